@@ -1,0 +1,79 @@
+"""Registry of models: ``@register_workload("swin-b", ...)``.
+
+Each entry names a builder that returns a real ``nn.Module`` for a given input
+size (timm with ``pretrained=False`` where timm has the model, the project's
+own faithful modules in ``workloads/zoo/`` otherwise). The registry itself is
+torch-free; importing ``workloads.zoo`` registers everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from simulator.errors import UserError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    builder: Callable[..., object]  # builder(img_size=..., seq_len=...) -> nn.Module
+    family: str  # vit, deit, swin, pvt-v2, pvt, twins-pcpvt, twins-svt, cswin, focal, lv-vit, bert, vit-tiny
+    kind: Literal["vision", "nlp"] = "vision"
+    isotropic: bool = False  # all encoders identical: TReX attention reuse applies
+    default_img: int | None = 224
+    default_seq_len: int | None = None
+    in_chans: int = 3
+    num_classes: int = 1000
+    size_multiple: int = 32  # input side must be a multiple of this
+    min_img: int = 32
+    description: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def check_size(self, img_size: int | None) -> None:
+        """Raise UserError saying why the model cannot take this input size."""
+        if self.kind == "nlp":
+            return
+        if img_size is None:
+            return
+        if img_size < self.min_img:
+            raise UserError(f"model '{self.name}' needs an input of at least {self.min_img} pixels, got {img_size}")
+        if img_size % self.size_multiple:
+            raise UserError(
+                f"model '{self.name}' cannot take {img_size}x{img_size}: the side must be a multiple of "
+                f"{self.size_multiple} (patch size times total down-sampling)"
+            )
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_workload(name: str, **spec_kwargs):
+    """Decorator: register ``builder`` under ``name`` with ModelSpec fields."""
+
+    def deco(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"model '{name}' registered twice")
+        _REGISTRY[name] = ModelSpec(name=name, builder=builder, **spec_kwargs)
+        return builder
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    import workloads.zoo  # noqa: F401  (registers every model)
+
+
+def names() -> list[str]:
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> ModelSpec:
+    _ensure_loaded()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    close = difflib.get_close_matches(name, sorted(_REGISTRY), n=3, cutoff=0.3)
+    hint = f"; closest registered names: {', '.join(close)}" if close else ""
+    raise UserError(f"unknown model '{name}'{hint} (see 'python -m workloads list')")
