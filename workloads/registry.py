@@ -16,9 +16,33 @@ from simulator.errors import UserError
 
 
 @dataclass(frozen=True)
+class BlockInfo:
+    """What the tracer cannot read off the op shapes: a block's place in the model.
+
+    Returned by ``ModelSpec.structure(model, img_size, seq_len)`` for every
+    transformer block, in execution order. Ops issued by modules under
+    ``module`` are grouped into this block.
+    """
+
+    module: str  # dotted path of the block module, e.g. "layers.2.blocks.5"
+    stage: int  # 1-based
+    dim: int  # C_s
+    heads: int
+    tokens: int  # tokens entering the block, all branches together (padded grid)
+    tokens_per_branch: int  # N
+    kv_tokens_per_branch: int  # keys/values per branch (spatial reduction, focal, ...)
+    branches: int
+    window: tuple[int, int] | None
+    mlp_hidden: int
+    interaction: str  # one of workloads.schema.Interaction
+    resolution: tuple[int, int]  # token grid of the stage (padded), [T, 1] for sequences
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     builder: Callable[..., object]  # builder(img_size=..., seq_len=...) -> nn.Module
+    structure: Callable[..., list[BlockInfo]] | None = None  # structure(model, img_size, seq_len) -> blocks
     family: str  # vit, deit, swin, pvt-v2, pvt, twins-pcpvt, twins-svt, cswin, focal, lv-vit, bert, vit-tiny
     kind: Literal["vision", "nlp"] = "vision"
     isotropic: bool = False  # all encoders identical: TReX attention reuse applies

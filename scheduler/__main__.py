@@ -1,0 +1,60 @@
+"""``python -m scheduler``: solve a schedule, or plan TReX attention reuse.
+
+    python -m scheduler solve --workload W --hw H --out program.json [--method allspark|B|P|AH] [--batch N]
+    python -m scheduler trex-plan --workload W --hw H --target-delay-ms 7 --out plan.json [--pattern SPEC]
+
+``solve`` dispatches on the hardware config's kind: PIM meshes go to
+``scheduler.allspark``, crossbar chips to ``scheduler.crossbar``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from simulator.errors import UserError, cli_entry
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m scheduler", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("solve", help="schedule a workload on a hardware config and write program.json")
+    s.add_argument("--workload", required=True, help="workload.json from 'python -m workloads trace'")
+    s.add_argument("--hw", required=True, help="hardware config name (hw_configs/<name>.yaml) or path")
+    s.add_argument("--out", required=True, help="program.json to write")
+    s.add_argument("--method", default="allspark", help="allspark | B | P | AH (PIM); trex | retransformer (crossbar)")
+    s.add_argument("--batch", type=int, default=1, help="batch size N_bt")
+    s.add_argument("--set", action="append", default=[], help="hardware override key.path=value")
+    s.add_argument("--time-limit", type=float, default=60.0, help="CP-SAT time limit in seconds")
+    s.add_argument("--summary", action="store_true", help="print the schedule summary tables")
+    t = sub.add_parser("trex-plan", help="TReX Algorithm 1: smallest N_reuse meeting a target delay")
+    t.add_argument("--workload", required=True)
+    t.add_argument("--hw", required=True)
+    t.add_argument("--target-delay-ms", type=float, required=True)
+    t.add_argument("--pattern", default=None, help="reuse pattern family/params, e.g. strided:sl=2,start=5")
+    t.add_argument("--out", required=True)
+    t.add_argument("--set", action="append", default=[])
+    return p
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    from simulator.hw import load_hw
+
+    hw = load_hw(args.hw, args.set)
+    if args.cmd == "solve":
+        if hw.kind == "pim_mesh":
+            from scheduler.allspark.cli import solve
+        else:
+            from scheduler.crossbar.cli import solve
+        solve(args, hw)
+    elif args.cmd == "trex-plan":
+        if hw.kind != "crossbar_chip":
+            raise UserError(f"trex-plan needs a crossbar_chip config, '{args.hw}' is a {hw.kind}")
+        from scheduler.crossbar.cli import trex_plan
+
+        trex_plan(args, hw)
+
+
+if __name__ == "__main__":
+    main()

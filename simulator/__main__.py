@@ -1,0 +1,65 @@
+"""``python -m simulator``: run a Program, or drive the NoC with synthetic traffic.
+
+    python -m simulator run --program P --hw H --out DIR [--set key=value ...] [--trace] [--mode full|block-reuse]
+    python -m simulator noc --k 16 --traffic uniform --rate 0.1 --packet-flits 16 [--flit-level] [--json] [--sweep]
+    python -m simulator report --run DIR      (re-render report.md and PNGs from result.json)
+
+``run`` dispatches on the program's kind: PIM meshes to ``simulator.engine.pim``,
+crossbar chips to ``simulator.engine.crossbar``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from simulator.errors import cli_entry
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="simulate a program.json on a hardware config")
+    r.add_argument("--program", required=True)
+    r.add_argument("--hw", required=True)
+    r.add_argument("--out", required=True, help="run folder: result.json, meta.json, report.md, PNGs")
+    r.add_argument("--set", action="append", default=[], help="hardware override key.path=value")
+    r.add_argument("--trace", action="store_true", help="also write a Chrome/Perfetto trace.json")
+    r.add_argument("--mode", default="full", choices=["full", "block-reuse"], help="simulate every block, or reuse the timing of identical blocks")
+    r.add_argument("--network", default="transfer", choices=["transfer", "flit"], help="NoC granularity")
+    n = sub.add_parser("noc", help="synthetic-traffic NoC measurement")
+    n.add_argument("--k", type=int, default=16, help="mesh side")
+    n.add_argument("--traffic", default="uniform", choices=["uniform", "transpose", "bitcomp", "neighbor", "hotspot"])
+    n.add_argument("--rate", type=float, default=0.1, help="injection rate (packets/node/cycle x packet flits = flits/node/cycle)")
+    n.add_argument("--packet-flits", type=int, default=16)
+    n.add_argument("--flit-level", action="store_true")
+    n.add_argument("--cycles", type=int, default=20000)
+    n.add_argument("--seed", type=int, default=1)
+    n.add_argument("--hw", default="pim-dram-16x16")
+    n.add_argument("--set", action="append", default=[])
+    n.add_argument("--json", action="store_true")
+    n.add_argument("--sweep", action="store_true", help="sweep the rate and draw a latency-load curve")
+    n.add_argument("--out", default=None)
+    g = sub.add_parser("report", help="re-render report.md and PNGs from a run folder's result.json")
+    g.add_argument("--run", required=True)
+    return p
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.cmd == "run":
+        from simulator.runner import run_command
+
+        run_command(args)
+    elif args.cmd == "noc":
+        from simulator.noc_synth import noc_command
+
+        noc_command(args)
+    elif args.cmd == "report":
+        from simulator.runner import report_command
+
+        report_command(args)
+
+
+if __name__ == "__main__":
+    main()
