@@ -42,8 +42,8 @@ class BlockInfo:
 class ModelSpec:
     name: str
     builder: Callable[..., object]  # builder(img_size=..., seq_len=...) -> nn.Module
-    structure: Callable[..., list[BlockInfo]] | None = None  # structure(model, img_size, seq_len) -> blocks
     family: str  # vit, deit, swin, pvt-v2, pvt, twins-pcpvt, twins-svt, cswin, focal, lv-vit, bert, vit-tiny
+    structure: Callable[..., list[BlockInfo]] | None = None  # structure(model, img_size, seq_len) -> blocks
     kind: Literal["vision", "nlp"] = "vision"
     isotropic: bool = False  # all encoders identical: TReX attention reuse applies
     default_img: int | None = 224
