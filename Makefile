@@ -37,11 +37,12 @@ help: ## List every target with one line each
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@echo "installing pinned requirements into $(VENV) (torch/torchvision from the wheels on disk; about a minute)"
-	@$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -c "import torch, timm, simpy, ortools, networkx, pydantic, pytest" || { echo "error: installation into $(VENV) failed"; exit 1; }
+	@echo "installing pinned requirements into $(VENV) (torch/torchvision from the wheels on disk; about a minute and a half)"
+	@{ $(PY) -m pip install --upgrade pip && \
+	   $(PY) -m pip install -r requirements-dev.txt && \
+	   $(PY) -m pip install --no-deps --no-build-isolation -e . ; } > $(VENV)/install.log 2>&1 \
+	  || { tail -n 30 $(VENV)/install.log; echo "error: installation into $(VENV) failed (full log: $(VENV)/install.log)"; exit 1; }
+	@$(PY) -c "import torch, timm, simpy, ortools, networkx, pydantic, pytest" || { echo "error: installation into $(VENV) is incomplete"; exit 1; }
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install the pinned requirements (other targets do this for you)
