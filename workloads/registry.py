@@ -54,34 +54,57 @@ class ModelSpec:
     min_img: int = 32
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # Additive fields (issue 2 tracer):
+    size_reason: str = "patch size times total down-sampling"  # why size_multiple, for the error sentence
+    max_seq_len: int | None = None  # longest sequence an NLP model's position table admits
+    definition: str = ""  # Source.definition, e.g. 'timm:swin_base_patch4_window7_224'; default 'vitsim:<family>'
+    # example_input(img_size, seq_len) -> tensor (or tuple of tensors) on the meta device. Default: an image
+    # batch of one (1, in_chans, img, img) for vision models, int64 token ids (1, seq_len) for NLP models.
+    example_input: Callable[..., object] | None = None
 
     def check_size(self, img_size: int | None) -> None:
         """Raise UserError saying why the model cannot take this input size."""
-        if self.kind == "nlp":
-            return
-        if img_size is None:
+        if self.kind == "nlp" or img_size is None:
             return
         if img_size < self.min_img:
             raise UserError(f"model '{self.name}' needs an input of at least {self.min_img} pixels, got {img_size}")
         if img_size % self.size_multiple:
             raise UserError(
                 f"model '{self.name}' cannot take {img_size}x{img_size}: the side must be a multiple of "
-                f"{self.size_multiple} (patch size times total down-sampling)"
+                f"{self.size_multiple} ({self.size_reason})"
+            )
+
+    def check_seq_len(self, seq_len: int | None) -> None:
+        """Raise UserError saying why an NLP model cannot take this sequence length."""
+        if self.kind != "nlp" or seq_len is None:
+            return
+        if seq_len < 1:
+            raise UserError(f"model '{self.name}' needs a sequence length of at least 1 token, got {seq_len}")
+        if self.max_seq_len is not None and seq_len > self.max_seq_len:
+            raise UserError(
+                f"model '{self.name}' cannot take {seq_len} tokens: its position table holds at most "
+                f"{self.max_seq_len}"
             )
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_workload(name: str, **spec_kwargs):
-    """Decorator: register ``builder`` under ``name`` with ModelSpec fields."""
+def register_workload(name: str, builder: Callable[..., object] | None = None, **spec_kwargs):
+    """Register a model under ``name`` with ModelSpec fields.
 
-    def deco(builder):
+    Two spellings: ``register_workload("x", builder=fn, family=..., structure=...)`` registers at
+    once; ``@register_workload("x", family=..., structure=...)`` decorates the builder.
+    """
+
+    def deco(fn):
         if name in _REGISTRY:
             raise ValueError(f"model '{name}' registered twice")
-        _REGISTRY[name] = ModelSpec(name=name, builder=builder, **spec_kwargs)
-        return builder
+        _REGISTRY[name] = ModelSpec(name=name, builder=fn, **spec_kwargs)
+        return fn
 
+    if builder is not None:
+        return deco(builder)
     return deco
 
 

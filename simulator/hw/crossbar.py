@@ -48,6 +48,66 @@ class Device(_Strict):
     area_mm2: float = Field(ge=0, description="A_X: area of one crossbar incl. peripherals (unit: mm^2).")
 
 
+class SoftmaxUnitConfig(_Strict):
+    """Digital LUT softmax unit of Fig. 9: select (x_max), exponent (LUT), divide circuits.
+
+    Table II rows 5-6 use only the sums E_Select+E_Exponent+E_Div and
+    D_Select+D_Exponent+D_Div per element of the t x t score matrix, so the
+    sums are the parameters (the three circuits are not separately identifiable
+    from any published figure).
+    """
+
+    delay_per_element_s: float = Field(ge=0, description="D_Select + D_Exponent + D_Div per score element (unit: s).")
+    energy_per_element_pj: float = Field(ge=0, description="E_Select + E_Exponent + E_Div per score element (unit: pJ).")
+    units_per_head: int = Field(default=1, ge=1, description="Softmax units per attention head (Fig. 9: one) (unit: units).")
+
+
+class AccumulatorConfig(_Strict):
+    """Tile/global accumulators that add partial sums of row chunks and weight slices (Fig. 8a)."""
+
+    energy_pj_per_element: float = Field(default=0.0, ge=0, description="Energy per partial sum added (unit: pJ).")
+    elements_per_cycle: int | None = Field(
+        default=None, ge=1, description="Accumulator throughput; null = folded into D_R,X as in Table II (unit: elements/cycle)."
+    )
+
+
+class InterconnectConfig(_Strict):
+    """Chip interconnect moving layer outputs between tiles (intra/inter-tile communication, Fig. 12)."""
+
+    energy_pj_per_byte: float = Field(default=0.0, ge=0, description="Energy per byte moved (unit: pJ).")
+    bytes_per_cycle: int | None = Field(
+        default=None, ge=1, description="Bandwidth of one port; null = folded into D_R,X as in Table II (unit: bytes/cycle)."
+    )
+    ports: int = Field(default=1, ge=1, description="Transfers the interconnect carries at once (unit: transfers).")
+
+
+class ReadCircuitSplit(_Strict):
+    """How one crossbar read's energy and delay divide among the circuits of Fig. 12.
+
+    Table III gives E_R,X and D_R,X for a whole crossbar read including its
+    peripherals; the circuit breakdown only divides them (totals unchanged).
+    Each group of fractions must sum to 1.
+    """
+
+    energy_fractions: dict[str, float] = Field(
+        description="Share of E_R,X per circuit: read, adc, accumulator, communication (unit: fraction)."
+    )
+    delay_fractions: dict[str, float] = Field(
+        description="Share of D_R,X per circuit: read, adc, accumulator, communication (unit: fraction)."
+    )
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        allowed = {"read", "adc", "accumulator", "communication"}
+        for name, fr in (("energy_fractions", self.energy_fractions), ("delay_fractions", self.delay_fractions)):
+            bad = sorted(set(fr) - allowed)
+            if bad:
+                raise ValueError(f"{name} has unknown circuit '{bad[0]}' (allowed: {', '.join(sorted(allowed))})")
+            if any(v < 0 for v in fr.values()) or abs(sum(fr.values()) - 1.0) > 1e-9:
+                raise ValueError(f"{name} must be non-negative and sum to 1")
+        return self
+
+
 class CrossbarChipConfig(_Strict):
     schema_version: int = Field(default=1, description="Config format version (unit: none).")
     kind: Literal["crossbar_chip"] = Field(description="Selects this schema (unit: none).")
@@ -59,6 +119,21 @@ class CrossbarChipConfig(_Strict):
     devices: dict[str, Device] = Field(description="Device types by name, e.g. fefet, sram (unit: none).")
     layer_device: dict[str, str] = Field(
         description="Layer role -> device name; key 'default' for roles not listed (unit: none)."
+    )
+    softmax: SoftmaxUnitConfig | None = Field(
+        default=None, description="Digital softmax unit (Fig. 9); required by the crossbar mapper and engine (unit: none)."
+    )
+    accumulator: AccumulatorConfig = Field(default_factory=AccumulatorConfig, description="Partial-sum accumulators (unit: none).")
+    interconnect: InterconnectConfig = Field(default_factory=InterconnectConfig, description="Tile interconnect (unit: none).")
+    read_split: ReadCircuitSplit | None = Field(
+        default=None, description="Division of crossbar read cost among circuits for Fig. 12 breakdowns (unit: none)."
+    )
+    include_tb_in_totals: bool = Field(
+        default=False,
+        description=(
+            "Accounting switch: add the TReX transformation blocks to the headline energy/delay/area "
+            "(Table II rows 8-10 as printed leave them out) (unit: none)."
+        ),
     )
     extra: dict[str, float] = Field(
         default_factory=dict,
@@ -74,12 +149,27 @@ class CrossbarChipConfig(_Strict):
                 raise ValueError(f"layer_device.{role} names device '{dev}', which is not in devices")
         return self
 
+    @property
+    def xbars_per_tile(self) -> int:
+        return self.crossbar.crossbars_per_pe * self.crossbar.pes_per_tile
+
     def device_for(self, role: str) -> Device:
         return self.devices[self.layer_device.get(role, self.layer_device["default"])]
 
     def device_name_for(self, role: str) -> str:
         return self.layer_device.get(role, self.layer_device["default"])
 
-    def unit_names(self, tiles: int = 0, softmax_units: int = 0) -> set[str]:
-        """Tiles and softmax units are sized by the mapping; the chip admits any count."""
+    @property
+    def unit_names(self) -> None:
+        """None: the chip admits any number of tiles and softmax units (the mapping sizes it).
+
+        A property, not a method, so callers that validate a program against
+        ``hw.unit_names()`` when it is callable (simulator.runner) skip the
+        unit-existence check for crossbar chips; unit names are still checked
+        for form by ``validate_program`` and by the crossbar engine.
+        """
+        return None
+
+    def unit_names_for(self, tiles: int = 0, softmax_units: int = 0) -> set[str]:
+        """The unit names of a chip sized to ``tiles`` tiles and ``softmax_units`` softmax units."""
         return {f"tile[{i}]" for i in range(tiles)} | {f"softmax[{i}]" for i in range(softmax_units)}

@@ -1,0 +1,541 @@
+"""The program executor: one SimPy process per hardware unit walking its in-order stream.
+
+Modelled
+--------
+* Every unit that appears in the program (``node[r][c].pe``, ``.acu``, ``.ni``,
+  ``.dram.bank[b]``) is ONE SimPy process for the whole run. It walks its
+  instruction stream in order: an instruction starts when the unit has
+  finished its previous instruction and every dependency has completed; the
+  unit is busy until the instruction completes (in-order issue, one at a
+  time).
+* Fixed-latency instructions (GEMM, ACU, DRAM) take exactly the closed-form
+  duration of :mod:`simulator.costmodel.pim`; the engine yields one timeout
+  per instruction. A process waits on a completion event only when a
+  dependency is not yet done, and such events are created lazily, so a
+  program costs about one SimPy event per instruction plus one per real wait
+  (SimPy's kernel, not Python, is the cost: fewer events beat faster events).
+* SEND asks the network (``MeshNetwork.send``) to carry its bytes and
+  completes when the last byte is in the destination's network interface;
+  RECV completes at ``max(its start, delivery of the matching SEND)``. All
+  contention on the mesh happens inside the network model.
+* Each instruction may hold part of its node's SRAM buffer while it runs
+  (``buffer_bytes``); a buffer that is full makes the instruction wait
+  (back-pressure), and the wait is recorded.
+* Segments run in order with a global barrier between segments and between
+  repetitions of a segment (the Program IR's execution model). A controller
+  process opens each repetition and closes it when every unit has arrived.
+* ``block-reuse`` mode simulates the first repetition of a repeated segment
+  and advances the clock by ``(repeat - 1)`` times its duration: exact,
+  because at the barrier every queue is drained and nothing is in flight, so
+  every repetition starts from the same state. Counters of the skipped
+  repetitions are the simulated repetition's counters scaled.
+
+Latency attribution (critical path)
+-----------------------------------
+Each completed instruction records the predecessor that decided its start:
+the unit's previous instruction or the dependency that finished last (ties go
+to the unit's previous instruction, then to the lowest dependency index). A
+RECV that waited for its message records the SEND instead. Walking back from
+the instruction that finished last in a repetition to the repetition's start
+visits a chain of back-to-back intervals: each interval is charged to the
+instruction's category (``compute``, ``fmap_transfer``, ``weight_share``,
+``memory``) and a buffer stall before an instruction to ``buffer_stall``. The
+charges therefore sum exactly to the repetition's duration; the sum over
+repetitions is the total latency. The chain's network queueing (a SEND's
+duration beyond its zero-load latency) plus its buffer stalls is reported as
+the contention on the critical path.
+
+Abstracted away: instruction fetch/decode, pipelining of one unit's
+consecutive instructions (a unit is busy for the whole duration), and the
+values computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import simpy
+
+from simulator.errors import UserError
+from simulator.ir import Instruction, Program, Segment
+
+log = logging.getLogger(__name__)
+
+FIXED, SEND, RECV = 0, 1, 2
+KIND_NAMES = {FIXED: "fixed", SEND: "send", RECV: "recv"}
+
+
+@dataclass(frozen=True, slots=True)
+class OpCost:
+    """What the hardware model says about one instruction (see ``simulator.engine.pim``)."""
+
+    kind: int  # FIXED, SEND or RECV
+    duration_cycles: int  # fixed latency; for SEND its zero-load network latency; RECV 0
+    energy_pj: tuple[tuple[str, float], ...]  # (component, pJ) of the instruction's static energy
+    buffer_bytes: int  # SRAM buffer held while the instruction runs
+    macs: int  # multiply-accumulates executed
+    node: str | None  # node whose buffer it uses, e.g. 'node[0][1]'
+    src: tuple[int, int] | None = None  # SEND/RECV: mesh coordinates of sender
+    dst: tuple[int, int] | None = None  # SEND/RECV: mesh coordinates of receiver
+
+
+CostFunction = Callable[[str, Instruction, str], OpCost]  # (unit, instruction, where) -> cost
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOp:
+    """One instruction of a segment, with dense indices instead of ids."""
+
+    index: int
+    id: int
+    unit: str
+    op: str
+    category: str
+    deps: tuple[int, ...]
+    kind: int
+    duration_cycles: int
+    buffer_bytes: int
+    macs: int
+    nbytes: int
+    node: str | None
+    src: tuple[int, int] | None
+    dst: tuple[int, int] | None
+    partner: int  # RECV: index of the matching SEND; SEND: index of the RECV; else -1
+    msg: int | None
+    tl: int | None
+    hint_cycle: int | None
+    energy_pj: tuple[tuple[str, float], ...]
+
+    def describe(self) -> str:
+        text = f"instruction {self.id} ({self.op}"
+        if self.kind == SEND:
+            text += f" msg {self.msg} to node[{self.dst[0]}][{self.dst[1]}]"
+        elif self.kind == RECV:
+            text += f" msg {self.msg} from node[{self.src[0]}][{self.src[1]}]"
+        return text + ")"
+
+
+@dataclass(frozen=True)
+class CompiledSegment:
+    name: str
+    stage: int | None
+    repeat: int
+    hint_cycles: int | None
+    ops: tuple[CompiledOp, ...]
+    streams: dict[str, tuple[int, ...]]  # unit -> op indices in stream order
+    temporal_layers: tuple[tuple[int | None, tuple[int, ...], int], ...]  # (tl, op indices, occupied nodes)
+    energy_pj: dict[str, float]  # static energy of one repetition by component
+    macs: int  # MACs of one repetition
+
+
+def compile_segment(seg: Segment, cost: CostFunction) -> CompiledSegment:
+    """Resolve ids to dense indices and ask the hardware model for every instruction's cost."""
+    where = f"segment '{seg.name}'"
+    index_of: dict[int, int] = {}
+    flat: list[tuple[str, Instruction]] = []
+    for stream in sorted(seg.streams, key=lambda s: s.unit):
+        for ins in stream.instructions:
+            index_of[ins.id] = len(flat)
+            flat.append((stream.unit, ins))
+    msg_index: dict[tuple[str, int], int] = {}
+    for i, (unit, ins) in enumerate(flat):
+        if ins.op in ("SEND", "RECV"):
+            msg_index[(ins.op, ins.msg)] = i
+    ops: list[CompiledOp] = []
+    energy: dict[str, float] = {}
+    macs = 0
+    for i, (unit, ins) in enumerate(flat):
+        c = cost(unit, ins, where)
+        partner = -1
+        if ins.op == "SEND":
+            partner = msg_index.get(("RECV", ins.msg), -1)
+        elif ins.op == "RECV":
+            partner = msg_index.get(("SEND", ins.msg), -1)
+        if ins.op in ("SEND", "RECV") and partner < 0:
+            raise UserError(f"{where}: {ins.op} {ins.id} (msg {ins.msg}) on {unit} has no matching partner")
+        try:
+            deps = tuple(index_of[d] for d in ins.deps)
+        except KeyError as e:
+            raise UserError(f"{where}: instruction {ins.id} on {unit} depends on unknown id {e.args[0]}") from None
+        ops.append(
+            CompiledOp(
+                index=i, id=ins.id, unit=unit, op=ins.op, category=ins.category, deps=deps, kind=c.kind,
+                duration_cycles=c.duration_cycles, buffer_bytes=c.buffer_bytes, macs=c.macs,
+                nbytes=ins.bytes or 0, node=c.node, src=c.src, dst=c.dst, partner=partner, msg=ins.msg,
+                tl=ins.tl, hint_cycle=ins.hint_cycle, energy_pj=c.energy_pj,
+            )
+        )
+        for comp, pj in c.energy_pj:
+            energy[comp] = energy.get(comp, 0.0) + pj
+        macs += c.macs
+    streams: dict[str, tuple[int, ...]] = {}
+    for i, op in enumerate(ops):
+        streams.setdefault(op.unit, ())
+    for unit in streams:
+        streams[unit] = tuple(op.index for op in ops if op.unit == unit)
+    return CompiledSegment(
+        name=seg.name, stage=seg.stage, repeat=seg.repeat, hint_cycles=seg.hint_cycles, ops=tuple(ops),
+        streams=dict(sorted(streams.items())), temporal_layers=_temporal_layers(ops),
+        energy_pj=dict(sorted(energy.items())), macs=macs,
+    )
+
+
+def _temporal_layers(ops: list[CompiledOp]) -> tuple[tuple[int | None, tuple[int, ...], int], ...]:
+    """Group node instructions by temporal layer (``tl``); untagged ones form one group (Eq. 21)."""
+    groups: dict[int | None, list[int]] = {}
+    for op in ops:
+        if op.node is not None:
+            groups.setdefault(op.tl, []).append(op.index)
+    out = []
+    for tl in sorted(groups, key=lambda t: (t is None, t if t is not None else 0)):
+        idx = groups[tl]
+        nodes = len({ops[i].node for i in idx})
+        out.append((tl, tuple(idx), nodes))
+    return tuple(out)
+
+
+class NodeBuffer:
+    """Occupancy of one node's SRAM buffer: bounded, granted first come first served.
+
+    Acquiring space that is free costs no SimPy event; an instruction that does
+    not fit waits on an event that :meth:`release` triggers once enough space
+    is back, in arrival order (no overtaking, so no starvation).
+    """
+
+    __slots__ = ("env", "name", "capacity_bytes", "used_bytes", "peak_bytes", "_queue")
+
+    def __init__(self, env: simpy.Environment, name: str, capacity_bytes: int):
+        self.env = env
+        self.name = name
+        self.capacity_bytes = capacity_bytes
+        self.used_bytes = 0
+        self.peak_bytes = 0
+        self._queue: deque = deque()
+
+    def try_acquire(self, nbytes: int) -> bool:
+        if self._queue or self.used_bytes + nbytes > self.capacity_bytes:
+            return False
+        self.used_bytes += nbytes
+        if self.used_bytes > self.peak_bytes:
+            self.peak_bytes = self.used_bytes
+        return True
+
+    def wait(self, nbytes: int) -> simpy.Event:
+        ev = self.env.event()
+        self._queue.append((nbytes, ev))
+        return ev
+
+    def release(self, nbytes: int) -> None:
+        self.used_bytes -= nbytes
+        q = self._queue
+        while q and self.used_bytes + q[0][0] <= self.capacity_bytes:
+            n, ev = q.popleft()
+            self.used_bytes += n
+            if self.used_bytes > self.peak_bytes:
+                self.peak_bytes = self.used_bytes
+            ev.succeed()
+
+
+@dataclass
+class RepetitionRecord:
+    """Timing of one simulated repetition of a segment (and how many it stands for)."""
+
+    segment: int
+    repetition: int
+    weight: int  # repetitions this record stands for (repeat in block-reuse mode, else 1)
+    start_cycle: int
+    cycles: int
+    breakdown_cycles: dict[str, int]
+    critical_path_queueing_cycles: int
+    temporal_layers: list[tuple[int | None, int, int]]  # (tl, span cycles, occupied nodes)
+    buffer_stall_cycles: int  # all buffer stalls of the repetition, times its weight
+
+
+@dataclass
+class ExecutionResult:
+    records: list[RepetitionRecord]
+    total_cycles: int
+    events: int
+    instructions_executed: int
+    macs_executed: int
+    bytes_sent: int
+    bytes_received: int
+    network_stats_scale: list[tuple[dict, dict, int]]  # (before, after, extra repetitions) for block-reuse
+    unit_busy_cycles: dict[str, int]  # unit -> cycles busy over the whole run
+    dram_queue_wait_cycles: int  # bank requests ready but queued behind the bank's previous request
+    buffer_peak_bytes: dict[str, int]  # node -> peak SRAM buffer occupancy
+    buffer_bytes_in_use: int  # summed over nodes at the end of the run (0 when quiescent)
+    trace: list[tuple[str, str, str, int, int, int, int]] | None = None  # (unit, op, category, id, start, end, seg)
+
+
+class _RepetitionState:
+    __slots__ = ("seg", "index", "start_cycle", "start", "end", "pred", "stall", "waiters", "arrived")
+
+    def __init__(self, seg: CompiledSegment, index: int, start_cycle: int):
+        n = len(seg.ops)
+        self.seg = seg
+        self.index = index
+        self.start_cycle = start_cycle
+        self.start: list[int | None] = [None] * n
+        self.end: list[int | None] = [None] * n
+        self.pred = [-1] * n
+        self.stall = [0] * n
+        self.waiters: dict[int, simpy.Event] = {}
+        self.arrived = 0
+
+
+class Executor:
+    """Runs compiled segments on one SimPy environment; see the module docstring."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        segments: list[CompiledSegment],
+        network: Any,
+        buffers: dict[str, NodeBuffer],
+        *,
+        block_reuse: bool = False,
+        record_trace: bool = False,
+        network_stats: Callable[[], dict] | None = None,
+        network_in_flight: Callable[[], int] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.env = env
+        self.segments = segments
+        self.network = network
+        self.buffers = buffers
+        self.block_reuse = block_reuse
+        self.record_trace = record_trace
+        self._network_stats = network_stats
+        self._network_in_flight = network_in_flight
+        self._progress = progress
+        self.units = sorted({u for s in segments for u in s.streams})
+        # the plan of simulated repetitions: (segment index, repetition index, weight)
+        self.plan: list[tuple[int, int, int]] = []
+        for si, seg in enumerate(segments):
+            if block_reuse:
+                self.plan.append((si, 0, seg.repeat))
+            else:
+                self.plan.extend((si, r, 1) for r in range(seg.repeat))
+        self._starts = [env.event() for _ in self.plan]
+        self._all_arrived: simpy.Event | None = None
+        self.state: _RepetitionState | None = None
+        self._weight = 1
+        self._current: dict[str, CompiledOp | None] = {u: None for u in self.units}
+        self._waiting_for: dict[str, str] = {}
+        self._finished = False
+        self.records: list[RepetitionRecord] = []
+        self._busy: dict[str, int] = {}
+        self._dram_wait = 0
+        self._instructions = 0
+        self._macs = 0
+        self._sent = 0
+        self._received = 0
+        self._scale: list[tuple[dict, dict, int]] = []
+        self._trace: list | None = [] if record_trace else None
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> ExecutionResult:
+        env = self.env
+        for unit in self.units:  # processes started in sorted order: deterministic
+            env.process(self._unit_process(unit))
+        env.process(self._controller())
+        env.run()
+        if not self._finished:
+            raise UserError(self._deadlock_message())
+        events = _scheduled_event_count(env)
+        return ExecutionResult(
+            records=self.records, total_cycles=int(env.now), events=events,
+            instructions_executed=self._instructions, macs_executed=self._macs,
+            bytes_sent=self._sent, bytes_received=self._received, network_stats_scale=self._scale,
+            unit_busy_cycles=dict(sorted(self._busy.items())), dram_queue_wait_cycles=self._dram_wait,
+            buffer_peak_bytes={n: b.peak_bytes for n, b in sorted(self.buffers.items())},
+            buffer_bytes_in_use=sum(b.used_bytes for b in self.buffers.values()), trace=self._trace,
+        )
+
+    def _controller(self):
+        env = self.env
+        for k, (si, rep, weight) in enumerate(self.plan):
+            seg = self.segments[si]
+            self.state = _RepetitionState(seg, rep, int(env.now))
+            self._weight = weight
+            self._all_arrived = env.event()
+            before = self._network_stats() if (weight > 1 and self._network_stats) else None
+            if not self.units:
+                self._all_arrived.succeed()
+            self._starts[k].succeed()
+            yield self._all_arrived
+            self._close_repetition(si, rep, weight)
+            if before is not None:
+                self._scale.append((before, self._network_stats(), weight - 1))
+            if weight > 1:  # block-reuse: the identical successors take exactly as long
+                yield env.timeout((weight - 1) * self.records[-1].cycles)
+            if self._progress:
+                self._progress(weight)
+        self._finished = True
+
+    def _unit_process(self, unit: str):
+        env = self.env
+        buffers = self.buffers
+        network = self.network
+        busy = self._busy
+        busy.setdefault(unit, 0)
+        is_bank = ".dram.bank[" in unit
+        for k, (si, _rep, _w) in enumerate(self.plan):
+            yield self._starts[k]
+            st = self.state
+            seg = st.seg
+            ops = seg.ops
+            end, start_at, pred_of, stall_of = st.end, st.start, st.pred, st.stall
+            w = self._weight
+            prev = -1
+            for i in seg.streams.get(unit, ()):
+                op = ops[i]
+                self._current[unit] = op
+                for d in op.deps:
+                    if end[d] is None:
+                        self._waiting_for[unit] = f"waits for {ops[d].describe()} on {ops[d].unit}"
+                        yield self._completion(st, d)
+                # who decided the start: the unit's previous instruction, else the latest dependency
+                pred = prev
+                ready = end[prev] if prev >= 0 else st.start_cycle
+                dep_ready = st.start_cycle
+                for d in op.deps:
+                    if end[d] > ready:
+                        pred, ready = d, end[d]
+                    if end[d] > dep_ready:
+                        dep_ready = end[d]
+                if is_bank and prev >= 0 and end[prev] > dep_ready:  # request queued behind the bank's previous one
+                    self._dram_wait += (end[prev] - dep_ready) * w
+                nb = op.buffer_bytes
+                if nb:
+                    buf = buffers[op.node]
+                    if not buf.try_acquire(nb):
+                        self._waiting_for[unit] = f"waits for {nb} bytes of {op.node}'s SRAM buffer"
+                        yield buf.wait(nb)
+                t0 = env.now
+                stall_of[i] = t0 - ready
+                kind = op.kind
+                if kind == FIXED:
+                    if op.duration_cycles:
+                        yield env.timeout(op.duration_cycles)
+                elif kind == SEND:
+                    self._waiting_for[unit] = "waits for the network to deliver its message"
+                    yield network.send(op.src, op.dst, op.nbytes, op.category)
+                    self._sent += op.nbytes * w
+                else:  # RECV
+                    s = op.partner
+                    if end[s] is None:
+                        self._waiting_for[unit] = f"waits for {ops[s].describe()} on {ops[s].unit}"
+                        yield self._completion(st, s)
+                    if end[s] > t0:
+                        pred = s
+                    self._received += op.nbytes * w
+                now = env.now
+                start_at[i] = t0
+                end[i] = now
+                pred_of[i] = pred
+                if nb:
+                    buffers[op.node].release(nb)
+                busy[unit] += (now - t0) * w
+                self._instructions += w
+                self._macs += op.macs * w
+                if self._trace is not None:
+                    self._trace.append((unit, op.op, op.category, op.id, t0, now, si))
+                ev = st.waiters.pop(i, None)
+                if ev is not None:
+                    ev.succeed()
+                prev = i
+            self._current[unit] = None
+            self._waiting_for.pop(unit, None)
+            st.arrived += 1
+            if st.arrived == len(self.units):
+                self._all_arrived.succeed()
+
+    def _completion(self, st: _RepetitionState, index: int) -> simpy.Event:
+        ev = st.waiters.get(index)
+        if ev is None:
+            ev = st.waiters[index] = self.env.event()
+        return ev
+
+    # ------------------------------------------------------------------ accounting
+
+    def _close_repetition(self, si: int, rep: int, weight: int) -> None:
+        st = self.state
+        seg = st.seg
+        if any(e is None for e in st.end):  # cannot happen once every unit arrived; guards the engine itself
+            missing = next(seg.ops[i] for i, e in enumerate(st.end) if e is None)
+            raise RuntimeError(f"segment '{seg.name}': {missing.describe()} on {missing.unit} never completed")
+        if self._network_in_flight is not None and self._network_in_flight():
+            raise RuntimeError(f"segment '{seg.name}' repetition {rep}: network not drained at the barrier")
+        cycles = int(self.env.now) - st.start_cycle
+        breakdown, queueing = critical_path_breakdown(seg, st.start, st.end, st.pred, st.stall, st.start_cycle)
+        tls = []
+        for tl, idx, nodes in seg.temporal_layers:
+            span = max(st.end[i] for i in idx) - min(st.start[i] for i in idx)
+            tls.append((tl, span, nodes))
+        self.records.append(
+            RepetitionRecord(
+                segment=si, repetition=rep, weight=weight, start_cycle=st.start_cycle, cycles=cycles,
+                breakdown_cycles=breakdown, critical_path_queueing_cycles=queueing, temporal_layers=tls,
+                buffer_stall_cycles=sum(st.stall) * weight,
+            )
+        )
+
+    def _deadlock_message(self) -> str:
+        st = self.state
+        stuck = [(u, op) for u, op in sorted(self._current.items()) if op is not None]
+        where = f"segment '{st.seg.name}' repetition {st.index}" if st else "the program"
+        parts = []
+        for unit, op in stuck[:6]:
+            parts.append(f"{unit} at {op.describe()} ({self._waiting_for.get(unit, 'waiting')})")
+        more = f" and {len(stuck) - 6} more unit(s)" if len(stuck) > 6 else ""
+        return (f"deadlock in {where} at cycle {int(self.env.now)}: no event left but "
+                f"{len(stuck)} unit(s) are stuck: " + "; ".join(parts) + more)
+
+
+def critical_path_breakdown(seg: CompiledSegment, start, end, pred, stall, t0: int) -> tuple[dict[str, int], int]:
+    """Charge a repetition's duration to categories along its critical path (see module docstring).
+
+    Returns (cycles by category, network queueing + buffer stalls on the path).
+    """
+    ops = seg.ops
+    breakdown: dict[str, int] = {}
+    queueing = 0
+    if not ops:
+        return breakdown, 0
+    cur = max(range(len(ops)), key=lambda i: (end[i], -i))
+    total = end[cur] - t0
+    charged = 0
+    while cur >= 0:
+        op = ops[cur]
+        if op.kind == RECV and pred[cur] == op.partner and end[op.partner] >= start[cur]:
+            cur = op.partner  # the RECV waited: the time belongs to its SEND
+            continue
+        run = end[cur] - start[cur]
+        if run:
+            breakdown[op.category] = breakdown.get(op.category, 0) + run
+        if stall[cur]:
+            breakdown["buffer_stall"] = breakdown.get("buffer_stall", 0) + stall[cur]
+            queueing += stall[cur]
+        if op.kind == SEND:
+            queueing += max(0, run - op.duration_cycles)
+        charged += run + stall[cur]
+        cur = pred[cur]
+    if charged != total:
+        raise RuntimeError(f"segment '{seg.name}': critical path covers {charged} of {total} cycles")
+    return dict(sorted(breakdown.items())), queueing
+
+
+def _scheduled_event_count(env: simpy.Environment) -> int:
+    """SimPy numbers every scheduled event from an itertools.count; its next value is the count."""
+    counter = getattr(env, "_eid", None)
+    return next(counter) if counter is not None else -1
+
+
+def compile_program(program: Program, cost: CostFunction) -> list[CompiledSegment]:
+    return [compile_segment(seg, cost) for seg in program.segments]

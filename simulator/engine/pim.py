@@ -1,0 +1,195 @@
+"""PIM mesh hardware units for the executor: PE array, ACU, SRAM buffer, network interface, DRAM bank.
+
+Modelled (Allspark Section III-B, Table III)
+--------------------------------------------
+* PE array (``node[r][c].pe``): a GEMM takes
+  :func:`~simulator.costmodel.pim.gemm_cycles` and spends the PE and SRAM
+  energy of :func:`~simulator.costmodel.pim.gemm_energy_pj`; while it runs it
+  holds its loop tile in the node's SRAM buffer (input tile + weight tile +
+  INT32 accumulators of :func:`~simulator.costmodel.pim.gemm_tiling`).
+* ACU (``node[r][c].acu``): :func:`~simulator.costmodel.pim.acu_cycles` /
+  ``acu_energy_pj`` per instruction.
+* DRAM bank (``node[r][c].dram.bank[b]``): one process per bank serving its
+  requests one at a time in program order; a request that is ready while the
+  bank is still serving an earlier one queues (the wait is counted). Each
+  request takes the closed-page :func:`~simulator.costmodel.pim.dram_cycles`
+  and :func:`~simulator.costmodel.pim.dram_energy_pj` (0.66 pJ/bit plus row
+  activations).
+* Network interface (``node[r][c].ni``): SEND hands the whole transfer to
+  ``MeshNetwork.send``, which packetises it into flits of ``noc.flit_bits``
+  (at most ``packet_max_flits`` per packet) and routes it XY; energy is
+  :func:`~simulator.costmodel.pim.noc_energy_pj` (1.1 pJ/bit/hop).
+* SRAM buffer: bounded at ``buffers.sram_bytes``; the streaming units (ACU,
+  DRAM, NI) hold a double-buffered staging window (two DRAM rows, or two
+  packets for the NI) while they run, the PE array its GEMM tile. An
+  instruction that does not fit waits for space (back-pressure).
+
+Abstracted away: where operands live in the buffer (occupancy is working sets,
+not addresses), SRAM bank conflicts, NI-to-buffer energy of transfers, DRAM
+refresh and open-page hits, and values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from functools import lru_cache
+
+import simpy
+
+from simulator.costmodel import pim as cm
+from simulator.engine.noc import MeshNetwork
+from simulator.engine.core import FIXED, RECV, SEND, CompiledSegment, Executor, NodeBuffer, OpCost, compile_program
+from simulator.errors import UserError
+from simulator.hw.pim import PimMeshConfig
+from simulator.ir import Instruction, Program
+
+log = logging.getLogger(__name__)
+
+_NODE_RE = re.compile(r"^node\[(\d+)\]\[(\d+)\]")
+_UNIT_OPS = {
+    "pe": ("GEMM",),
+    "acu": ("ACU",),
+    "ni": ("SEND", "RECV"),
+    "dram": ("DRAM_READ", "DRAM_WRITE"),
+}
+STAGING_WINDOWS = 2  # double buffering: one window is filled while the other is used
+
+
+def node_coords(name: str) -> tuple[int, int]:
+    m = _NODE_RE.match(name)
+    if not m:
+        raise ValueError(f"'{name}' is not a node name")
+    return int(m.group(1)), int(m.group(2))
+
+
+def gemm_buffer_bytes(hw: PimMeshConfig, m: int, k: int, n: int) -> int:
+    """SRAM held by a GEMM: the loop tile chosen by the cost model's tiling search."""
+    t = cm.gemm_tiling(hw, m, k, n)
+    elem = hw.bytes_per_element
+    return t.tile_m * t.tile_k * elem + t.tile_k * t.tile_n * elem + t.tile_m * t.tile_n * cm.ACCUM_BYTES
+
+
+class PimCostModel:
+    """Maps (unit, instruction) to its closed-form cost; see the module docstring."""
+
+    def __init__(self, hw: PimMeshConfig):
+        self.hw = hw
+        self._cost = lru_cache(maxsize=None)(self._cost_uncached)
+
+    def __call__(self, unit: str, ins: Instruction, where: str) -> OpCost:
+        node = unit.split(".", 1)[0]
+        kind = unit.split(".", 2)[1]
+        if ins.op not in _UNIT_OPS.get(kind, ()):
+            allowed = [k for k, ops in _UNIT_OPS.items() if ins.op in ops]
+            need = f"a .{allowed[0]} unit" if allowed else "a crossbar chip, not a PIM mesh"
+            raise UserError(f"{where}: instruction {ins.id} ({ins.op}) is on {unit}, but {ins.op} needs {need}")
+        r, c = node_coords(node)
+        if r >= self.hw.mesh.rows or c >= self.hw.mesh.cols:
+            raise UserError(f"{where}: unit {unit} is outside the {self.hw.mesh.rows}x{self.hw.mesh.cols} mesh")
+        peer = None
+        if ins.op in ("SEND", "RECV"):
+            try:
+                peer = node_coords(ins.peer)
+            except ValueError:
+                raise UserError(f"{where}: instruction {ins.id} has peer '{ins.peer}', expected node[r][c]") from None
+            if peer[0] >= self.hw.mesh.rows or peer[1] >= self.hw.mesh.cols:
+                raise UserError(f"{where}: instruction {ins.id} names peer {ins.peer}, outside the {self.hw.mesh.rows}x{self.hw.mesh.cols} mesh")
+            if peer == (r, c):
+                raise UserError(f"{where}: instruction {ins.id} ({ins.op}) names its own node as peer")
+        try:
+            cost = self._cost(ins.op, ins.m, ins.k, ins.n, ins.func, ins.elements, ins.bytes, (r, c), peer)
+        except KeyError as e:
+            raise UserError(f"{where}: instruction {ins.id} on {unit}: {e.args[0]}") from None
+        cost = OpCost(cost.kind, cost.duration_cycles, cost.energy_pj, cost.buffer_bytes, cost.macs, node, cost.src, cost.dst)
+        if cost.buffer_bytes > self.hw.buffers.sram_bytes:
+            raise UserError(
+                f"{where}: instruction {ins.id} ({ins.op}) on {unit} needs {cost.buffer_bytes} bytes of SRAM buffer "
+                f"but the node has {self.hw.buffers.sram_bytes}"
+            )
+        return cost
+
+    def _cost_uncached(self, op, m, k, n, func, elements, nbytes, here, peer) -> OpCost:
+        hw = self.hw
+        if op == "GEMM":
+            e = cm.gemm_energy_pj(hw, m, k, n)
+            return OpCost(FIXED, cm.gemm_cycles(hw, m, k, n), (("pe", e["pe"]), ("sram", e["sram"])),
+                          gemm_buffer_bytes(hw, m, k, n), m * k * n, None)
+        if op == "ACU":
+            staging = min(elements * hw.bytes_per_element, STAGING_WINDOWS * hw.dram.row_bytes)
+            return OpCost(FIXED, cm.acu_cycles(hw, func, elements), (("acu", cm.acu_energy_pj(hw, func, elements)),),
+                          staging, 0, None)
+        if op in ("DRAM_READ", "DRAM_WRITE"):
+            staging = min(nbytes, STAGING_WINDOWS * hw.dram.row_bytes)
+            return OpCost(FIXED, cm.dram_cycles(hw, nbytes, write=op == "DRAM_WRITE"),
+                          (("dram", cm.dram_energy_pj(hw, nbytes)),), staging, 0, None)
+        packet_bytes = hw.noc.packet_max_flits * hw.noc.flit_bits // 8
+        staging = min(nbytes, STAGING_WINDOWS * packet_bytes)
+        hops = cm.hops_between(here, peer)
+        if op == "SEND":
+            return OpCost(SEND, cm.noc_zero_load_cycles(hw, nbytes, hops),
+                          (("noc", cm.noc_energy_pj(hw, nbytes, hops)),), staging, 0, None, here, peer)
+        return OpCost(RECV, 0, (), staging, 0, None, peer, here)
+
+
+def simulate(
+    program: Program,
+    hw: PimMeshConfig,
+    *,
+    mode: str = "full",
+    network_mode: str = "transfer",
+    trace: bool = False,
+    progress: bool = True,
+) -> tuple[dict, dict, list | None]:
+    """Simulate a PIM-mesh program; returns (result dict, meta dict, Chrome trace events or None)."""
+    from simulator.engine.pim_summary import network_snapshot, summarise
+    from simulator.trace_export import chrome_trace_events
+
+    if program.kind != "pim_mesh":
+        raise UserError(f"program targets '{program.kind}' hardware but config '{hw.name}' is a pim_mesh")
+    if mode not in ("full", "block-reuse"):
+        raise UserError(f"unknown simulation mode '{mode}' (full or block-reuse)")
+    t_wall = time.perf_counter()
+    segments: list[CompiledSegment] = compile_program(program, PimCostModel(hw))
+    t_compiled = time.perf_counter()
+    env = simpy.Environment()
+    network = MeshNetwork(env, hw, mode=network_mode)
+    nodes = sorted({op.node for seg in segments for op in seg.ops if op.node is not None})
+    buffers = {n: NodeBuffer(env, n, hw.buffers.sram_bytes) for n in nodes}
+    total_reps = sum(s.repeat for s in segments)
+    bar = _progress_bar(total_reps, progress and program.instruction_count(expanded=True) > 200_000)
+    executor = Executor(
+        env, segments, network, buffers, block_reuse=(mode == "block-reuse"), record_trace=trace,
+        network_stats=lambda: network_snapshot(network), network_in_flight=network.in_flight,
+        progress=bar.update if bar is not None else None,
+    )
+    try:
+        run = executor.run()
+    finally:
+        if bar is not None:
+            bar.close()
+    t_simulated = time.perf_counter()
+    result = summarise(program, hw, segments, run, network, mode=mode, network_mode=network_mode)
+    wall = time.perf_counter() - t_wall
+    sim_wall = t_simulated - t_compiled
+    meta = {
+        "wall_s": wall,
+        "compile_wall_s": t_compiled - t_wall,
+        "simulate_wall_s": sim_wall,
+        "summarise_wall_s": time.perf_counter() - t_simulated,
+        "sim_events": run.events,
+        "events_per_s": run.events / sim_wall if sim_wall > 0 else None,
+        "simulated_cycles_per_wall_s": run.total_cycles / sim_wall if sim_wall > 0 else None,
+        "instructions_per_s": run.instructions_executed / sim_wall if sim_wall > 0 else None,
+    }
+    events = chrome_trace_events(run.trace, segments, hw.clock_hz) if trace else None
+    return result, meta, events
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="simulate", unit="block", leave=False, mininterval=1.0)

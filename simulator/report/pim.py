@@ -1,0 +1,250 @@
+"""report.md and PNGs of a PIM-mesh run, rendered from ``result.json`` alone.
+
+Pictures (matplotlib, Agg backend): ``node_utilisation.png`` (PE-array busy
+fraction of every node over the mesh), ``link_load.png`` (busy fraction of
+every directed link drawn over the mesh), ``latency_breakdown.png`` (critical
+path by category, per segment and in total, Allspark Fig. 13a) and
+``energy_breakdown.png`` (DRAM, NoC, PE, ACU, SRAM).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+
+from simulator.atomic import write_bytes, write_text
+
+_LINK_RE = re.compile(r"link\[(\d+)\]\[(\d+)\]->\[(\d+)\]\[(\d+)\]")
+CATEGORY_COLOURS = {
+    "compute": "#4c72b0", "fmap_transfer": "#dd8452", "weight_share": "#55a868", "memory": "#8172b3",
+    "buffer_stall": "#c44e52",
+}
+ENERGY_COLOURS = {"dram": "#8172b3", "noc": "#dd8452", "pe": "#4c72b0", "acu": "#55a868", "sram": "#937860"}
+
+
+def render(result: dict, out_dir: str) -> None:
+    """Write report.md and the PNGs for one result into ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pictures = {
+        "node_utilisation.png": _node_heatmap(result),
+        "link_load.png": _link_heatmap(result),
+        "latency_breakdown.png": _latency_bars(result),
+        "energy_breakdown.png": _energy_bars(result),
+    }
+    for name, data in pictures.items():
+        write_bytes(os.path.join(out_dir, name), data)
+    write_text(os.path.join(out_dir, "report.md"), markdown(result))
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:,}"
+
+
+def markdown(r: dict) -> str:
+    lat, pred, en, lb = r["latency"], r["prediction"], r["energy"], r["latency_breakdown"]
+    total = max(lat["cycles"], 1)
+    lines = [
+        f"# {r['model']} on {r['hw_name']} ({r['method']}, batch {r['batch']})",
+        "",
+        f"Simulation mode **{r['mode']}**, network **{r['network_mode']}** level; program scheduled for "
+        f"`{r['scheduled_for_hw']}`; {r['mesh_rows']}x{r['mesh_cols']} mesh at {r['clock_hz'] / 1e6:g} MHz.",
+        "",
+        "## Latency",
+        "",
+        "| quantity | cycles | ms |",
+        "|---|---:|---:|",
+        f"| simulated | {_num(lat['cycles'])} | {lat['ms']:.4f} |",
+    ]
+    ms = 1e3 / r["clock_hz"]
+    if pred["predicted_cycles"] is not None:
+        lines.append(f"| scheduler's prediction | {_num(pred['predicted_cycles'])} | {pred['predicted_cycles'] * ms:.4f} |")
+    lines += [
+        f"| contention-free replay | {_num(pred['contention_free_cycles'])} | {pred['contention_free_cycles'] * ms:.4f} |",
+        "",
+    ]
+    if pred["predicted_cycles"] is not None:
+        diff = lat["cycles"] - pred["predicted_cycles"]
+        lines.append(
+            f"The prediction is off by {_num(diff)} cycles ({_pct(pred['relative_error'])} of the simulated latency, "
+            f"predicted minus simulated). Contention accounts for {_num(pred['contention_cycles'])} cycles of the difference "
+            f"(simulated minus the contention-free replay"
+            + (f", {_pct(pred['contention_share_of_difference'])} of it" if pred["contention_share_of_difference"] is not None else "")
+            + f"); the remaining {_num(pred['model_difference_cycles'])} cycles are the scheduler's model against the "
+            "program's execution rules (contention-free replay minus prediction)."
+        )
+    else:
+        lines.append(f"The program carries no predicted latency. Contention costs {_num(pred['contention_cycles'])} cycles "
+                     "(simulated minus the contention-free replay).")
+    lines += [
+        f"Network queueing and buffer stalls on the critical path: {_num(pred['critical_path_queueing_cycles'])} cycles.",
+        "",
+        "## Latency breakdown (Allspark Fig. 13a)",
+        "",
+        "| category | cycles | share |",
+        "|---|---:|---:|",
+    ]
+    for cat, cyc in lb["breakdown_cycles"].items():
+        lines.append(f"| {cat} | {_num(cyc)} | {_pct(cyc / total)} |")
+    lines += [f"| **total** | **{_num(lb['total_cycles'])}** | |", "", f"Method: {lb['method']}", "",
+              "![latency breakdown](latency_breakdown.png)", "", "## Energy", "",
+              "| component | pJ | share |", "|---|---:|---:|"]
+    etot = en["total_pj"] or 1.0
+    for comp, pj in en["breakdown_pj"].items():
+        lines.append(f"| {comp} | {pj:,.0f} | {_pct(pj / etot)} |")
+    lines += [f"| **total** | **{en['total_pj']:,.0f}** ({en['total_pj'] * 1e-6:.4g} uJ) | |", "",
+              f"Method: {en['method']}", "", "![energy breakdown](energy_breakdown.png)", ""]
+    nu = r["node_utilisation"]
+    lines += ["## Node utilisation (Allspark Eq. 21)", "", "| stage | utilisation |", "|---|---:|"]
+    for stage, u in nu["per_stage"].items():
+        lines.append(f"| {stage} | {_pct(u)} |")
+    lines += [f"| **all** | **{_pct(nu['overall'])}** |", "", f"Method: {nu['method']}", "",
+              "![node utilisation](node_utilisation.png)", ""]
+    lines += ["## Segments", "",
+              "| segment | stage | repeat | cycles / rep | contention-free / rep | predicted / rep | total cycles |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for s in r["segments"]:
+        lines.append(f"| {s['name']} | {s['stage'] if s['stage'] is not None else '-'} | {s['repeat']} | "
+                     f"{_num(s['cycles_per_repetition'])} | {_num(s['contention_free_cycles_per_repetition'])} | "
+                     f"{_num(s['predicted_cycles_per_repetition'])} | {_num(s['total_cycles'])} |")
+    lines += ["", "## Component load", "", "| component | count | mean busy | max busy | busiest |", "|---|---:|---:|---:|---|"]
+    for label, table in _groups(r):
+        if not table:
+            continue
+        fr = {k: v["busy_fraction"] for k, v in table.items()}
+        busiest = max(fr, key=lambda k: (fr[k], k))
+        lines.append(f"| {label} | {len(fr)} | {_pct(sum(fr.values()) / len(fr))} | {_pct(fr[busiest])} | `{busiest}` |")
+    links = r["links"]
+    if links:
+        lines += ["", "Busiest links:", "", "| link | busy | bytes |", "|---|---:|---:|"]
+        for name, v in sorted(links.items(), key=lambda kv: (-kv[1]["busy_fraction"], kv[0]))[:10]:
+            lines.append(f"| `{name}` | {_pct(v['busy_fraction'])} | {_num(v['bytes'])} |")
+        lines += ["", "![link load](link_load.png)"]
+    peaks = r["buffer_peak_bytes"]
+    c = r["counts"]
+    lines += ["", "## Counts", "",
+              f"* instructions: {_num(c['instructions_executed'])} executed of {_num(c['instructions_expected'])}",
+              f"* MACs: {_num(c['macs_executed'])} executed, {_num(c['macs_expected'])} expected",
+              f"* NoC: {_num(c['bytes_sent'])} bytes sent, {_num(c['bytes_received'])} received; by category "
+              + ", ".join(f"{k} {_num(v)}" for k, v in c["noc_bytes_by_category"].items()),
+              f"* DRAM: {_num(c['dram_bytes_read'])} bytes read, {_num(c['dram_bytes_written'])} written; "
+              f"{_num(c['dram_queue_wait_cycles'])} cycles of bank queueing",
+              f"* SRAM buffer: peak {_num(max(peaks.values(), default=0))} of {_num(r['buffer_capacity_bytes'])} bytes; "
+              f"{_num(c['buffer_stall_cycles'])} cycles of buffer stalls",
+              f"* SimPy events: {_num(c['sim_events'])}",
+              "", "## Invariants checked", ""]
+    lines += [f"* {x}" for x in r["invariants_checked"]]
+    return "\n".join(lines) + "\n"
+
+
+def _groups(r: dict):
+    units = r["units"]
+    for label, suffix in (("PE arrays", ".pe"), ("ACUs", ".acu"), ("network interfaces", ".ni"), ("DRAM banks", "]")):
+        yield label, {k: v for k, v in units.items() if k.endswith(suffix) and (suffix != "]" or ".dram.bank[" in k)}
+    yield "routers", r["routers"]
+    yield "links", r["links"]
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _node_heatmap(r: dict) -> bytes:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows, cols = r["mesh_rows"], r["mesh_cols"]
+    grid = np.zeros((rows, cols))
+    for node, frac in r["node_utilisation"]["per_node_pe_busy"].items():
+        m = re.match(r"node\[(\d+)\]\[(\d+)\]", node)
+        grid[int(m.group(1)), int(m.group(2))] = frac
+    fig, ax = plt.subplots(figsize=(5.5, 4.6))
+    im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, origin="upper")
+    fig.colorbar(im, ax=ax, label="PE-array busy fraction")
+    ax.set_title(f"Node utilisation (Eq. 21 overall {100 * r['node_utilisation']['overall']:.1f} %)")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    return _png(fig)
+
+
+def _link_heatmap(r: dict) -> bytes:
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    rows, cols = r["mesh_rows"], r["mesh_cols"]
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    segments, loads = [], []
+    for name, v in r["links"].items():
+        m = _LINK_RE.match(name)
+        if not m:
+            continue
+        r0, c0, r1, c1 = (int(g) for g in m.groups())
+        # offset the two directions of a link sideways so both are visible
+        dr, dc = (r1 - r0) * 0.12, (c1 - c0) * 0.12
+        segments.append([(c0 + dc + dr, r0 + dr - dc), (c1 - dc + dr, r1 - dr - dc)])
+        loads.append(v["busy_fraction"])
+    lines = LineCollection(segments, cmap="inferno_r", linewidths=2.2)
+    lines.set_array(loads)
+    lines.set_clim(0, max(loads + [1e-9]))
+    ax.add_collection(lines)
+    ax.scatter([c for _ in range(rows) for c in range(cols)], [rr for rr in range(rows) for _ in range(cols)],
+               s=10, color="#999999", zorder=3)
+    fig.colorbar(lines, ax=ax, label="link busy fraction")
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_title("Link load over the mesh")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    return _png(fig)
+
+
+def _latency_bars(r: dict) -> bytes:
+    import matplotlib.pyplot as plt
+
+    labels = ["total"] + [s["name"] for s in r["segments"]]
+    data = [r["latency_breakdown"]["breakdown_cycles"]] + [s["breakdown_cycles"] for s in r["segments"]]
+    present = {c for d in data for c in d}
+    cats = [c for c in CATEGORY_COLOURS if c in present] + sorted(present - set(CATEGORY_COLOURS))
+    ms = 1e3 / r["clock_hz"]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.5))
+    left = [0.0] * len(labels)
+    for cat in cats:
+        vals = [d.get(cat, 0) * ms for d in data]
+        ax.barh(labels, vals, left=left, label=cat, color=CATEGORY_COLOURS.get(cat))
+        left = [a + b for a, b in zip(left, vals)]
+    ax.invert_yaxis()
+    ax.set_xlabel("latency on the critical path (ms)")
+    ax.set_title("Latency breakdown")
+    ax.legend(loc="lower right", fontsize=8)
+    return _png(fig)
+
+
+def _energy_bars(r: dict) -> bytes:
+    import matplotlib.pyplot as plt
+
+    parts = r["energy"]["breakdown_pj"]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    names = list(parts)
+    vals = [parts[n] * 1e-6 for n in names]
+    ax.bar(names, vals, color=[ENERGY_COLOURS.get(n) for n in names])
+    ax.set_ylabel("energy (uJ)")
+    ax.set_title(f"Energy breakdown (total {r['energy']['total_pj'] * 1e-6:.4g} uJ)")
+    return _png(fig)

@@ -1,0 +1,127 @@
+"""``python -m simulator run`` and ``report``: load, validate, simulate, write the run folder.
+
+A run folder holds: ``hw.yaml`` (the resolved hardware config, overrides
+applied), ``result.json`` (depends on the inputs alone: byte-deterministic),
+``meta.json`` (wall clock, versions, events/s, simulated cycles per wall
+second), optional ``trace.json`` (Chrome/Perfetto), ``report.md`` and PNGs.
+Every file is written atomically through :mod:`simulator.atomic`.
+
+The program's kind selects the engine: ``pim_mesh`` ->
+:func:`simulator.engine.pim.simulate`, ``crossbar_chip`` ->
+:func:`simulator.engine.crossbar.simulate`; a program whose kind does not
+match the hardware config is refused with one sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+
+from simulator.atomic import write_json, write_text
+from simulator.errors import UserError
+from simulator.hw.loader import dump_resolved, hw_digest, load_hw
+from simulator.ir import load_program
+
+log = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+META_FILE = "meta.json"
+TRACE_FILE = "trace.json"
+HW_FILE = "hw.yaml"
+
+
+def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None = None, *, mode: str = "full",
+                   network_mode: str = "transfer", trace: bool = False):
+    """Load and validate the inputs, run the matching engine; returns (hw, result, meta, trace events)."""
+    hw = load_hw(hw_name, overrides)
+    program = load_program(program_path, known_units=_known_units(hw))
+    if program.kind != hw.kind:
+        raise UserError(f"program {program_path!r} targets '{program.kind}' hardware but config '{hw.name}' is '{hw.kind}'")
+    if program.kind == "pim_mesh":
+        from simulator.engine.pim import simulate
+
+        result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace)
+    else:
+        try:
+            from simulator.engine.crossbar import simulate as simulate_crossbar
+        except ImportError:
+            raise UserError("the crossbar engine (simulator.engine.crossbar) is not built yet") from None
+        result, meta, events = simulate_crossbar(program, hw, trace=trace)
+    return hw, result, meta, events
+
+
+def run_command(args) -> None:
+    t0 = time.perf_counter()
+    out = args.out
+    hw, result, meta, events = simulate_files(
+        args.program, args.hw, args.set, mode=getattr(args, "mode", "full"),
+        network_mode=getattr(args, "network", "transfer"), trace=bool(getattr(args, "trace", False)),
+    )
+    write_text(os.path.join(out, HW_FILE), dump_resolved(hw))
+    write_json(os.path.join(out, RESULT_FILE), result)
+    if events is not None:
+        from simulator.trace_export import write_trace
+
+        write_trace(os.path.join(out, TRACE_FILE), events)
+    meta = dict(meta)
+    meta.update({
+        "program": os.path.abspath(args.program),
+        "hw": args.hw,
+        "overrides": list(args.set or []),
+        "hw_digest": hw_digest(hw),
+        "versions": _versions(),
+        "host": platform.node(),
+        "end_to_end_wall_s": time.perf_counter() - t0,
+    })
+    write_json(os.path.join(out, META_FILE), meta)
+    _render(result, out)
+    lat = result.get("latency", {})
+    log.info("simulated %s cycles (%.4g ms) in %.1f s wall; run folder %s", lat.get("cycles"), lat.get("ms", 0.0),
+             time.perf_counter() - t0, out)
+
+
+def report_command(args) -> None:
+    path = os.path.join(args.run, RESULT_FILE)
+    try:
+        with open(path) as f:
+            result = json.load(f)
+    except FileNotFoundError:
+        raise UserError(f"run folder {args.run!r} has no {RESULT_FILE}") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path!r} is not valid JSON ({e})") from None
+    _render(result, args.run)
+    log.info("report written to %s", os.path.join(args.run, "report.md"))
+
+
+def _render(result: dict, out_dir: str) -> None:
+    kind = result.get("kind")
+    if kind == "pim_mesh":
+        from simulator.report.pim import render
+    elif kind == "crossbar_chip":
+        try:
+            from simulator.report.crossbar import render
+        except ImportError:
+            raise UserError("the crossbar report (simulator.report.crossbar) is not built yet") from None
+    else:
+        raise UserError(f"result.json has unknown kind {kind!r}")
+    render(result, out_dir)
+
+
+def _known_units(hw) -> set[str] | None:
+    names = getattr(hw, "unit_names", None)
+    return set(names()) if callable(names) else None
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("simpy", "pydantic", "numpy", "matplotlib", "PyYAML"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
