@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from scheduler.crossbar.algorithm1 import delay_model, smallest_n_reuse
@@ -90,4 +89,4 @@ def trex_plan(args, hw: CrossbarChipConfig) -> None:
           f"{plan['predicted_delay_ms']:.4f} ms < target {plan['target_delay_ms']:g} ms; reuse {plan['reuse']}")
 
 
-__all__ = ["solve", "trex_plan", "build_program", "plan_reuse", "json"]
+__all__ = ["solve", "trex_plan", "build_program", "plan_reuse"]

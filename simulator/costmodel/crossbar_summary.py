@@ -191,7 +191,6 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
     base_macs = int(program.notes.get("trex_base_macs", macs))
     energy_mj = energy_pj * 1e-9
     delay_ms = delay_cycles * ms_per_cycle
-    edap = energy_mj * delay_ms * area_mm2
 
     def figures(e_mj, d_ms, a_mm2, ops):
         return {
