@@ -21,8 +21,9 @@ time depends only on its partition, Eq. 18-20), so we count them instead:
 * objective Eq. 17: ``sum n * (N_bk (T^c + T^t) N_bt + transition)`` plus the
   weight-sharing part, dropped when the kind's weights are resident.
 
-Determinism: one worker, fixed random seed; the DP optimum (memory-blind) is
-given as a hint. Solver wall time is reported, never used.
+Determinism: one worker, fixed random seed, linearization level 2; the DP
+optimum (memory-blind) is given as a hint. Solver wall time is reported, never
+used.
 """
 
 from __future__ import annotations
@@ -123,8 +124,11 @@ class _Model:
 
     def solve(self, time_limit: float) -> tuple[cp_model.CpSolver, int, float]:
         solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
+        solver.parameters.num_workers = 1  # deterministic
         solver.parameters.random_seed = SEED
+        # the full LP relaxation (cuts on the cover and big-M rows) is what proves optimality quickly on one
+        # worker: measured on Swin-B 640, level 1 stalls at a 19 % gap after 60 s, level 2 closes it in 0.3 s
+        solver.parameters.linearization_level = 2
         solver.parameters.max_time_in_seconds = time_limit
         t0 = time.perf_counter()
         status = solver.Solve(self.m)

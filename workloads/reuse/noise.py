@@ -15,7 +15,7 @@ would, with the settings of a ``crossbar_chip`` hardware config (the same
   the softmax output S);
 * each weight magnitude is sliced into cells of ``devices.<dev>.bits_per_cell``
   bits (the sign sits on a differential column pair); every cell's conductance
-  gets a multiplicative Gaussian draw ``G' = G (1 + sigma eps)``: the device's
+  gets a multiplicative draw ``G' = G (1 + sigma eps)``: the device's
   ``read_variation`` on every crossbar layer, and additionally its
   ``write_variation`` on K^T and V, which are written into crossbars at run time
   for every input; static weights are written once and see read variation only;
@@ -40,7 +40,8 @@ transistor non-linearity (both left out in TReX too, Section VII-A), the
 finite R_on/R_off ratio (a zero level conducts nothing), ADC reference
 calibration (the full scale tracks each sample's partial sums), and
 cycle-to-cycle read noise within one inference (one read draw per cell per
-forward pass). Digital units (LayerNorm, softmax LUT, GELU, residual adds,
+forward pass; the product of a write and a read draw is drawn as one Gaussian
+of the same variance). Digital units (LayerNorm, softmax LUT, GELU, residual adds,
 patch-embedding convolutions) are ideal.
 """
 
@@ -117,39 +118,37 @@ def quantize_symmetric(x: torch.Tensor, bits: int, per_sample: bool,
     return torch.round(x / scale).clamp(-top, top), scale
 
 
-def draw_conductance(levels: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
-    """One multiplicative Gaussian draw per cell: ``G' = G * (1 + sigma * eps)``."""
-    if sigma == 0:
-        return levels
-    eps = torch.randn(levels.shape, generator=generator, device=levels.device, dtype=levels.dtype)
-    return levels * (1 + sigma * eps)
+def combined_sigma(sigmas: tuple[float, ...]) -> float:
+    """Relative sigma of a cell that gets independent multiplicative draws ``prod(1 + s_i eps_i)``:
+    the product has mean 1 and variance ``prod(1 + s_i**2) - 1``."""
+    return math.sqrt(math.prod(1 + s * s for s in sigmas) - 1)
 
 
 def cell_levels(magnitude: torch.Tensor, bits: int, bits_per_cell: int) -> torch.Tensor:
     """Split integer magnitudes (< 2**bits) into cells of ``bits_per_cell`` bits: (cells, *shape)."""
-    n_cells = math.ceil(bits / bits_per_cell)
     base = 2 ** bits_per_cell
-    mag = magnitude.to(torch.int64)
-    cells = [((mag // base ** c) % base) for c in range(n_cells)]
-    return torch.stack(cells).to(magnitude.dtype)
+    return torch.stack([torch.floor(magnitude / base ** c) % base for c in range(math.ceil(bits / bits_per_cell))])
 
 
 def programmed_levels(levels: torch.Tensor, bits: int, bits_per_cell: int, sigmas: tuple[float, ...],
                       generator: torch.Generator) -> torch.Tensor:
     """Signed integer levels -> the levels the crossbar actually holds after variation draws.
 
-    Each cell of each magnitude gets one draw per sigma in ``sigmas`` (e.g. write then read).
+    A magnitude m = sum_c s_c * B**c (B = 2**bits_per_cell) is held by cells of level s_c, each
+    multiplied by its own draw ``1 + sigma eps_c`` (one draw per sigma in ``sigmas``, e.g. write
+    then read). The sum of the independent cell deviations is drawn in one go as a Gaussian of
+    the same variance: ``m + sigma_comb * sqrt(sum_c (s_c B**c)**2) * eps``.
     """
-    if all(s == 0 for s in sigmas):
+    sigma = combined_sigma(sigmas)
+    if sigma == 0:
         return levels
-    magnitude_bits = bits - 1  # the sign is the differential column pair
-    cells = cell_levels(levels.abs(), magnitude_bits, bits_per_cell)
-    noisy = cells
-    for sigma in sigmas:
-        noisy = draw_conductance(noisy, sigma, generator)
-    weights = torch.tensor([float(2 ** (bits_per_cell * c)) for c in range(cells.shape[0])],
+    magnitude = levels.abs()
+    weights = torch.tensor([float(2 ** (bits_per_cell * c)) for c in range(math.ceil((bits - 1) / bits_per_cell))],
                            dtype=levels.dtype, device=levels.device).view(-1, *([1] * levels.dim()))
-    return torch.sign(levels) * (noisy * weights).sum(dim=0)
+    cells = cell_levels(magnitude, bits - 1, bits_per_cell)  # the sign is the differential column pair
+    spread = ((cells * weights) ** 2).sum(dim=0).sqrt()
+    eps = torch.randn(levels.shape, generator=generator, device=levels.device, dtype=levels.dtype)
+    return torch.sign(levels) * (magnitude + sigma * spread * eps)
 
 
 def adc_accumulate(a: torch.Tensor, b: torch.Tensor, xbar_size: int, adc_bits: int) -> torch.Tensor:
