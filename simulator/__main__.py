@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--json", action="store_true")
     n.add_argument("--sweep", action="store_true", help="sweep the rate and draw a latency-load curve")
     n.add_argument("--out", default=None)
+    n.add_argument("--warmup-cycles", type=int, default=None, help="warm-up before measuring (default max(1000, cycles/4))")
+    n.add_argument("--sweep-step", type=float, default=0.02, help="rate increment of --sweep (flits/node/cycle)")
+    n.add_argument("--max-rate", type=float, default=1.0, help="highest rate --sweep tries (flits/node/cycle)")
+    n.add_argument("--hotspot-fraction", type=float, default=0.1, help="share of packets sent to the centre node (hotspot)")
     g = sub.add_parser("report", help="re-render report.md and PNGs from a run folder's result.json")
     g.add_argument("--run", required=True)
     return p

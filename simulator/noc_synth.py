@@ -254,8 +254,8 @@ def run_synthetic(
     accepted = state["accepted_flits"] / (injecting * cycles)
     saturated = delivered < measured or accepted < SATURATION_ACCEPTED_FRACTION * offered
     avg = state["latency_sum"] / delivered if delivered else math.inf
-    # zero-load latency of the pattern: the closed form averaged over the packets' hop counts
-    hops = [abs(s // k - d // k) + abs(s % k - d % k) for _, s, d in packets]
+    # zero-load latency of the measured packets: the closed form averaged over their hop counts
+    hops = [abs(s // k - d // k) + abs(s % k - d % k) for t, s, d in packets if warm <= t < end_measure]
     zl = sum(noc_zero_load_cycles(hw, nbytes, h) for h in hops) / len(hops) if hops else 0.0
     return SynthResult(
         k=k, traffic=traffic, mode=mode, rate_flits_per_node_cycle=rate, packet_flits=packet_flits,

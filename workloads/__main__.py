@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from simulator.errors import cli_entry
+from simulator.errors import UserError, cli_entry
 
 log = logging.getLogger("workloads")
 
@@ -57,12 +58,17 @@ def _cmd_trace(args) -> None:
     from workloads.tracer import trace, write_graph
 
     spec = registry.get(args.model)  # unknown model -> UserError naming the closest names
+    if os.path.isdir(args.out):
+        raise UserError(f"--out {args.out!r} is a directory; give the path of the workload JSON file to write")
     img = args.img
     if spec.kind == "nlp" and img is not None:
         log.info("%s is a sequence model: ignoring --img %s (use --seq-len)", spec.name, img)
         img = None
     result = trace(spec.name, img_size=img, seq_len=args.seq_len, reuse=args.reuse)
-    write_graph(result.graph, args.out)
+    try:
+        write_graph(result.graph, args.out)
+    except OSError as e:
+        raise UserError(f"cannot write {args.out!r}: {e.strerror or e}") from None
     for line in summary_lines(result.graph, result.seconds):
         print(line)
     print(f"wrote {args.out}")

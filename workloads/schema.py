@@ -74,8 +74,9 @@ class Op(_Strict):
     role: str = Field(
         description=(
             "What the op does in the block, classified by module: qkv, q, k, v, kv, attn_qk, attn_av, "
-            "proj, fc1, fc2, sr (spatial reduction), patch_embed, patch_merge, head, tb_fc "
-            "(TReX transformation block), norm1, norm2, ... (unit: none)."
+            "proj, fc1, fc2, sr (spatial reduction), patch_embed, patch_merge, head, tb_norm, tb_fc, tb_gelu "
+            "(TReX transformation block), attn_scale, attn_bias, attn_softmax, residual, cyclic_shift, pad, "
+            "window_partition, window_reverse, pos_conv, norm1, norm2, ... (unit: none)."
         )
     )
     input_shapes: list[list[int]] = Field(description="Shapes of the tensor inputs (unit: elements per dim).")

@@ -56,8 +56,7 @@ from workloads.schema import Block, Op, Source, Stage, WorkloadGraph, canonical_
 
 log = logging.getLogger(__name__)
 
-# Linear/conv attribute names that already are roles, and synonyms other code bases use.
-_ROLE_NAMES = {"qkv", "q", "k", "v", "kv", "proj", "fc1", "fc2", "sr", "head"}
+# Attribute names are roles (qkv, q, k, v, kv, proj, fc1, fc2, sr, head, ...); synonyms other code bases use:
 _ROLE_SYNONYMS = {
     "query": "q",
     "key": "k",
@@ -241,6 +240,11 @@ _MUL_OPS = {"mul", "mul_", "div", "div_"}
 _POOL_OPS = {"mean", "avg_pool2d", "_adaptive_avg_pool2d", "adaptive_avg_pool2d", "max_pool2d_with_indices"}
 _COPY_OPS = {"clone", "_to_copy", "copy_"}
 _BN_OPS = {"native_batch_norm", "_native_batch_norm_legit_no_training", "_native_batch_norm_legit"}
+# ATen ops recorded as one Op each when issued outside a leaf layer (MAC ops and copies handled apart).
+_FUNCTIONAL_OPS = (
+    _SOFTMAX_OPS | _ACT_OPS | _ADD_OPS | _MUL_OPS | _POOL_OPS | _BN_OPS
+    | {"native_layer_norm", "gelu", "roll", "constant_pad_nd", "embedding", "cat"}
+)
 
 
 class _Recorder:
@@ -338,9 +342,7 @@ class _Recorder:
             return
         if st.leaf is not None:
             return  # everything else inside a leaf layer is part of that layer's single op
-        if op in _SOFTMAX_OPS or op == "native_layer_norm" or op == "gelu" or op in _ACT_OPS or op in _ADD_OPS \
-                or op in _MUL_OPS or op in _POOL_OPS or op in _BN_OPS or op in ("roll", "constant_pad_nd",
-                                                                                 "embedding", "cat"):
+        if op in _FUNCTIONAL_OPS:
             self._emit_functional(op, args, out, 0)
 
     def _emit_functional(self, op: str, args, out, macs: int) -> None:

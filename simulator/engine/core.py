@@ -171,14 +171,13 @@ def compile_segment(seg: Segment, cost: CostFunction) -> CompiledSegment:
         for comp, pj in c.energy_pj:
             energy[comp] = energy.get(comp, 0.0) + pj
         macs += c.macs
-    streams: dict[str, tuple[int, ...]] = {}
-    for i, op in enumerate(ops):
-        streams.setdefault(op.unit, ())
-    for unit in streams:
-        streams[unit] = tuple(op.index for op in ops if op.unit == unit)
+    by_unit: dict[str, list[int]] = {}
+    for op in ops:
+        by_unit.setdefault(op.unit, []).append(op.index)
+    streams = {unit: tuple(idx) for unit, idx in sorted(by_unit.items())}
     return CompiledSegment(
         name=seg.name, stage=seg.stage, repeat=seg.repeat, hint_cycles=seg.hint_cycles, ops=tuple(ops),
-        streams=dict(sorted(streams.items())), temporal_layers=_temporal_layers(ops),
+        streams=streams, temporal_layers=_temporal_layers(ops),
         energy_pj=dict(sorted(energy.items())), macs=macs,
     )
 

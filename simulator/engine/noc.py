@@ -184,6 +184,29 @@ class NocStats:
         self.link_flits = [0] * (n * PORTS)
         self.link_bytes = [0] * (n * PORTS)
         self.router_flits = [0] * n
+        # per-route totals not yet spread over the route's links and routers (transfer level)
+        self._route_totals: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = {}
+
+    def count_route(self, links: tuple[int, ...], routers: tuple[int, ...], flits: int, nbytes: int) -> None:
+        """Charge a packet of ``flits`` to every link and router of its route (folded in lazily)."""
+        key = (links, routers)
+        tot = self._route_totals.get(key)
+        if tot is None:
+            self._route_totals[key] = [flits, nbytes]
+        else:
+            tot[0] += flits
+            tot[1] += nbytes
+
+    def fold(self) -> None:
+        """Spread the per-route totals over the per-link and per-router counters."""
+        for (links, routers), (flits, nbytes) in self._route_totals.items():
+            for i in links:
+                self.link_flits[i] += flits
+                self.link_bytes[i] += nbytes
+            for r in routers:
+                self.router_flits[r] += flits
+            self.flit_hops += flits * len(links)
+        self._route_totals.clear()
 
     @property
     def in_flight_packets(self) -> int:
@@ -196,10 +219,12 @@ class NocStats:
     @property
     def energy_pj(self) -> float:
         """flit-hops x flit_bits x pJ/bit/hop; a hop is one link traversal (router + link energy)."""
+        self.fold()
         return self.flit_hops * self.flit_bits * self.energy_pj_per_bit_hop
 
     def as_dict(self) -> dict:
         """Plain, JSON-ready dicts with sorted keys; every link and router is listed."""
+        self.fold()
         g = self.geometry
         links = {}
         for n, p in g.links():

@@ -53,19 +53,43 @@ from simulator.hw.pim import Noc
 _HELD = 1 << 62  # free cycle of a VC whose owner's tail is not placed yet
 
 
-class _Packet:
-    __slots__ = ("transfer", "flits", "nbytes", "path", "i", "G", "S", "vc", "long")
+class _Route:
+    """The channels of one XY path with their per-channel constants, built once per (src, dst)."""
 
-    def __init__(self, transfer: Transfer, flits: int, nbytes: int, path: tuple[int, ...], long: bool):
+    __slots__ = ("chans", "arrive", "credit", "last", "links", "routers")
+
+    def __init__(self, chans: list[int], model: "TransferLevelModel"):
+        self.chans = tuple(chans)
+        self.arrive = tuple(model.arrive[c] for c in chans)
+        self.credit = tuple(model.credit[c] for c in chans)
+        self.last = len(chans) - 1
+        self.links = tuple(model.stat_link[c] for c in chans if model.stat_link[c] >= 0)
+        self.routers = tuple(model.switch_router[c] for c in chans if model.switch_router[c] >= 0)
+
+
+class _Hop(simpy.Event):
+    """The head of a packet becomes eligible at its next router (a Timeout with its callback inlined)."""
+
+    def __init__(self, env: simpy.Environment, delay: int, pkt: "_Packet", callback):
+        self.env = env
+        self.callbacks = [callback]
+        self._value = pkt
+        self._ok = True
+        env.schedule(self, simpy.events.NORMAL, delay)
+
+
+class _Packet:
+    __slots__ = ("transfer", "flits", "route", "i", "G", "S", "vc", "long")
+
+    def __init__(self, transfer: Transfer, flits: int, route: _Route, long: bool):
         self.transfer = transfer
         self.flits = flits
-        self.nbytes = nbytes
-        self.path = path
-        self.i = 0  # index (in path) of the channel the head asks for next
-        n = len(path)
-        self.G = [0] * n
-        self.S = [0] * n
-        self.vc = [0] * n
+        self.route = route
+        self.i = 0  # index (in the route) of the channel the head asks for next
+        n = len(route.chans)
+        self.G = [0] * n  # cycle the head crosses into channel i
+        self.S = [0] * n  # cycle the tail crosses into channel i
+        self.vc = [0] * n  # VC held on channel i
         self.long = long  # F > B: back-pressure can hold the tail
 
 
@@ -98,33 +122,36 @@ class TransferLevelModel:
                 self.arrive[ch], self.credit[ch] = 1 + L, 1 + L
                 self.stat_link[ch] = node * PORTS + p
                 self.switch_router[ch] = node
-        self.phys_free = [0] * n_ch
-        # ejection channels have no VCs (the NI sinks every flit): None
+        self.phys_free = [0] * n_ch  # first cycle the channel can take the next packet's head
+        # the input port at the end of each channel reads out one flit per cycle, whichever VC it serves
+        self.port_free = [0] * n_ch
+        # free cycle of each VC; ejection channels have no VCs (the NI sinks every flit): None
         self.vc_free: list[list[int] | None] = [None if n <= ch < 2 * n else [0] * self.V for ch in range(n_ch)]
         self.waiters: list[deque | None] = [None] * n_ch
-        self._paths: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._routes: dict[tuple[int, int], _Route] = {}
         self._releases: deque = deque()  # (channel, vc, free cycle) not yet applied
         self._busy = False  # inside a grant cascade
 
-    # ------------------------------------------------------------------ paths
-    def _path(self, src: int, dst: int) -> tuple[int, ...]:
-        key = (src, dst)
-        path = self._paths.get(key)
-        if path is None:
+    def _route(self, src: int, dst: int) -> _Route:
+        route = self._routes.get((src, dst))
+        if route is None:
             n = self.n_nodes
             chans = [src]
             for router, port in self.geometry.xy_route(src, dst):
                 chans.append(n + router if port == LOCAL else 2 * n + router * PORTS + port)
-            path = self._paths[key] = tuple(chans)
-        return path
+            route = self._routes[(src, dst)] = _Route(chans, self)
+        return route
 
     # ------------------------------------------------------------------ injection
     def inject(self, transfer: Transfer, src: int, dst: int, packets: list[tuple[int, int]]) -> None:
-        path = self._path(src, dst)
+        route = self._route(src, dst)
         now = self.env.now
         B = self.B
+        count = self.stats.count_route
         for flits, nbytes in packets:
-            self._request(_Packet(transfer, flits, nbytes, path, flits > B), now)
+            # link / router counters are charged when the packet enters (identical once it is out)
+            count(route.links, route.routers, flits, nbytes)
+            self._request(_Packet(transfer, flits, route, flits > B), now)
 
     def _on_eligible(self, event) -> None:
         self._request(event._value, self.env.now)
@@ -132,11 +159,10 @@ class TransferLevelModel:
     # ------------------------------------------------------------------ arbitration
     def _request(self, pkt: _Packet, now: int) -> None:
         """The head of ``pkt`` is eligible for its next channel at ``now``."""
-        ch = pkt.path[pkt.i]
+        ch = pkt.route.chans[pkt.i]
         vcs = self.vc_free[ch]
         if vcs is None:  # ejection: no VC, only the channel's bandwidth
-            pf = self.phys_free[ch]
-            self._grant(pkt, ch, -1, pf if pf > now else now, now)
+            self._grant(pkt, ch, -1, self._earliest(pkt, ch, now), now)
         else:
             waiting = self.waiters[ch]
             if waiting:
@@ -153,78 +179,82 @@ class TransferLevelModel:
                 waiting.append(pkt)
                 return
             vcs[best] = _HELD
-            pf = self.phys_free[ch]
-            g = now
-            if t > g:
-                g = t
-            if pf > g:
-                g = pf
-            self._grant(pkt, ch, best, g, now)
+            self._grant(pkt, ch, best, self._earliest(pkt, ch, t if t > now else now), now)
         if not self._busy:
             self._drain_releases(now)
 
     def _drain_releases(self, now: int) -> None:
         """Apply freed VCs; each may hand its channel to a waiting packet, whose grant frees more."""
-        self._busy = True
         rel = self._releases
+        if not rel:
+            return
+        self._busy = True
         while rel:
             ch, v, t = rel.popleft()
             waiting = self.waiters[ch]
             if waiting:
                 pkt = waiting.popleft()
-                pf = self.phys_free[ch]
-                self._grant(pkt, ch, v, pf if pf > t else t, now)
+                self._grant(pkt, ch, v, self._earliest(pkt, ch, t), now)
             else:
                 self.vc_free[ch][v] = t
         self._busy = False
+
+    def _earliest(self, pkt: _Packet, ch: int, t: int) -> int:
+        """First cycle >= t at which channel ``ch`` and the packet's input port are both free."""
+        g = self.phys_free[ch]
+        if g < t:
+            g = t
+        i = pkt.i
+        if i:
+            pf = self.port_free[pkt.route.chans[i - 1]]
+            if pf > g:
+                g = pf
+        return g
 
     def _grant(self, pkt: _Packet, ch: int, v: int, g: int, now: int) -> None:
         """``pkt``'s head crosses into channel ``ch`` (VC ``v``) at cycle ``g`` >= now."""
         i = pkt.i
         F = pkt.flits
-        G, S, VC, path = pkt.G, pkt.S, pkt.vc, pkt.path
+        route = pkt.route
+        chans, arrive, credit = route.chans, route.arrive, route.credit
+        G, S, VC = pkt.G, pkt.S, pkt.vc
         G[i] = g
         VC[i] = v
         self.phys_free[ch] = g + F
-        st = self.stats
-        link = self.stat_link[ch]
-        if link >= 0:
-            st.link_flits[link] += F
-            st.link_bytes[link] += pkt.nbytes
-            st.flit_hops += F
-        router = self.switch_router[ch]
-        if router >= 0:
-            st.router_flits[router] += F
-        arrive, credit, R = self.arrive, self.credit, self.R
-        last = i == len(path) - 1
+        R = self.R
+        last = i == route.last
         rel = self._releases
-        if pkt.long:
-            if i >= 1:
+        if i:
+            self.port_free[chans[i - 1]] = g + F
+            if pkt.long:
                 # tail into channel i-1: after its head, behind the upstream tail, and held back by
                 # the B-flit buffer at the end of channel i-1 until this head drains it
                 s = G[i - 1] + F - 1
                 if i >= 2:
-                    s = max(s, S[i - 2] + arrive[path[i - 2]] + R - 1)
-                S[i - 1] = max(s, g + F - 1 - self.B + credit[path[i - 1]])
+                    up = S[i - 2] + arrive[i - 2] + R - 1
+                    if up > s:
+                        s = up
+                bp = g + F - 1 - self.B + credit[i - 1]
+                S[i - 1] = s if s > bp else bp
                 if i >= 2:
-                    rel.append((path[i - 2], VC[i - 2], S[i - 1] + credit[path[i - 2]]))
-            if last:
-                S[i] = max(g + F - 1, S[i - 1] + arrive[path[i - 1]] + R - 1)
-                rel.append((path[i - 1], VC[i - 1], S[i] + credit[path[i - 1]]))
-        else:
-            s = g + F - 1
-            if i >= 1:
-                s = max(s, S[i - 1] + arrive[path[i - 1]] + R - 1)
-                S[i] = s
-                rel.append((path[i - 1], VC[i - 1], s + credit[path[i - 1]]))
+                    rel.append((chans[i - 2], VC[i - 2], S[i - 1] + credit[i - 2]))
+                if last:
+                    s = S[i - 1] + arrive[i - 1] + R - 1
+                    S[i] = s if s > g + F - 1 else g + F - 1
+                    rel.append((chans[i - 1], VC[i - 1], S[i] + credit[i - 1]))
             else:
+                s = S[i - 1] + arrive[i - 1] + R - 1
+                if s < g + F - 1:
+                    s = g + F - 1
                 S[i] = s
+                rel.append((chans[i - 1], VC[i - 1], s + credit[i - 1]))
+        else:
+            S[0] = g + F - 1
         if last:
-            self._delivered(pkt.transfer, S[i] + arrive[ch], now)
+            self._delivered(pkt.transfer, S[i] + arrive[i], now)
         else:
             pkt.i = i + 1
-            ev = self.env.timeout(g + arrive[ch] + R - 1 - now, pkt)
-            ev.callbacks.append(self._on_eligible)
+            _Hop(self.env, g + arrive[i] + R - 1 - now, pkt, self._on_eligible)
             self.events += 1
 
     def _delivered(self, transfer: Transfer, at: int, now: int) -> None:

@@ -2,7 +2,9 @@
 
 What is modelled: the feed-forward network every transformer block uses (``fc1`` -> GELU ->
 ``fc2``, timm's ``Mlp``), the explicit scaled-dot-product attention core (``q @ k^T``, softmax,
-``attn @ v`` as separate operators so a tracer sees each matmul), and small helpers the
+``attn @ v`` as separate operators so a tracer sees each matmul; the 1/sqrt(d) scale is applied
+to q as in the LV-ViT, CSWin and Focal references, PVT's reference scales the scores instead,
+which is the same product), and small helpers the
 window-based models need (padding a token grid, building index buffers that also work when the
 model is constructed on the ``meta`` device).
 

@@ -28,10 +28,11 @@ What is modelled
 * Variants: C = 96/96/128, depths [2,2,6,2]/[2,2,18,2]/[2,2,18,2], heads [3,6,12,24]/[3,6,12,24]/
   [4,8,16,32].
 
-Ambiguity resolved by the reference: the paper describes the coarse level at 224 as covering the
-feature map; the reference implements it as the fw x fw pooled windows around each window
-(fw = 7, 5, 3, 1), which at 224 spans (nearly) the whole map and at larger inputs a fixed
-neighbourhood. We follow the reference, so the key count per window does not grow with the input.
+Ambiguity resolved by the reference: the coarse level can be read as pooled tokens over the whole
+feature map; the reference implements it as the fw x fw pooled windows centred on each window
+(fw = 7, 5, 3, 1, zero-padded and masked at the border), which at 224 covers most or all of each
+stage's pooled map and at larger inputs a fixed neighbourhood. We follow the reference, so the
+keys per window (49 + 132 + fw^2) do not grow with the input.
 
 What is abstracted
 ------------------
