@@ -12,6 +12,14 @@ import os
 import tempfile
 from typing import Any
 
+_MODE = 0o644  # mkstemp creates 0600; results are ordinary readable files
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 def write_text(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
@@ -20,6 +28,7 @@ def write_text(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, _MODE & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -34,6 +43,7 @@ def write_bytes(path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, _MODE & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
