@@ -83,6 +83,7 @@ class SynthResult:
     saturated: bool
     simulated_cycles: int
     simpy_events: int
+    flit_hops: int
     wall_s: float
 
     def as_dict(self) -> dict:
@@ -262,7 +263,8 @@ def run_synthetic(
         offered_flits_per_node_cycle=round(offered, 6), accepted_flits_per_node_cycle=round(accepted, 6),
         avg_latency_cycles=round(avg, 4) if delivered else avg, zero_load_latency_cycles=round(zl, 4),
         packets_measured=measured, packets_delivered=delivered, saturated=saturated,
-        simulated_cycles=int(state["last_delivery"]), simpy_events=net.model_events, wall_s=wall,
+        simulated_cycles=int(state["last_delivery"]), simpy_events=net.model_events,
+        flit_hops=net.stats_dict()["flit_hops"], wall_s=wall,
     )
 
 

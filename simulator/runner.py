@@ -14,6 +14,7 @@ match the hardware config is refused with one sentence.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -45,7 +46,8 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
     if program.kind == "pim_mesh":
         from simulator.engine.pim import simulate
 
-        result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace)
+        result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace,
+                                        program_digest=file_digest(program_path))
     else:
         try:
             from simulator.engine.crossbar import simulate as simulate_crossbar
@@ -110,6 +112,15 @@ def _render(result: dict, out_dir: str) -> None:
     else:
         raise UserError(f"result.json has unknown kind {kind!r}")
     render(result, out_dir)
+
+
+def file_digest(path: str) -> str:
+    """sha256 of a file's bytes: names the exact program a result came from."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _known_units(hw) -> set[str] | None:

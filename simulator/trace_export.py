@@ -2,11 +2,12 @@
 
 Every executed instruction becomes a complete event (``"ph": "X"``) on the
 track of its unit, grouped by node (one process per node, one thread per
-unit); segment repetitions appear on a ``program`` track. Time stamps are in
+unit); each segment (all its simulated repetitions) appears on a ``program``
+track. Time stamps are in
 microseconds at the config's clock (Chrome's unit); the cycle numbers ride in
 ``args``. In block-reuse mode only the simulated repetition of a repeated
-segment is in the trace, and its program-track slice says how many
-repetitions reuse its timing.
+segment is in the trace (its program-track slice carries the segment's
+``repeat``); the clock still jumps over the reused repetitions.
 
 Abstracted away: router and link occupancy (the network model's own
 statistics cover them) and instruction sizes beyond id, category and cycles.

@@ -34,8 +34,6 @@ def test_swin_b_640_fits_8_mib_and_is_optimal(swin640, capsys):
     ev = evaluate(problem, sched)
     assert sched.solver["status"] == "OPTIMAL" and sched.solver["gap"] == 0
     assert ev.memory <= 8 * MIB
-    assert sorted(b for ks in sched.kinds for _, b in ks.layers) == sorted(
-        b for kp in problem.kinds for b in [kp.kind.branches]) or True
     for kp, ks in zip(problem.kinds, sched.kinds):  # every branch in exactly one layer, no layer over capacity
         assert sum(b for _, b in ks.layers) == kp.kind.branches
         caps = {c.part: c.cap for c in kp.candidates}
@@ -110,13 +108,13 @@ def test_predicted_cycles_bound_the_contention_free_reference():
 def test_infeasible_memory_is_one_sentence(tmp_path, capsys):
     from scheduler.__main__ import main
 
-    wl = swin_b(224)
+    wl = swin_b(640)  # 1 MiB per node still fits Swin-B (91 ms instead of 33 ms); 256 KiB does not
     path = tmp_path / "wl.json"
     path.write_text(json.dumps(wl.model_dump(mode="json")))
     with pytest.raises(SystemExit) as e:
         main(["solve", "--workload", str(path), "--hw", "pim-dram-16x16", "--out", str(tmp_path / "p.json"),
-              "--set", "dram.bank_capacity_bytes=1048576"])
+              "--set", "dram.bank_capacity_bytes=262144"])
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "stage " in err and "1.00 MiB" in err and "at least" in err
+    assert err.count("\n") == 0 and "stage 4" in err and "0.25 MiB" in err and "smallest one needs" in err
     assert not (tmp_path / "p.json").exists()

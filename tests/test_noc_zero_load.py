@@ -59,6 +59,25 @@ def test_zero_load_exact_under_other_router_parameters(mode, overrides):
         assert got == noc_zero_load_cycles(hw, nbytes, dst[0] + dst[1]), (overrides, dst, nbytes)
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["noc.buffer_depth_flits=1"],
+        ["noc.buffer_depth_flits=3", "noc.link_latency_cycles=2"],
+        ["noc.buffer_depth_flits=2", "noc.router_pipeline_cycles=3", "noc.ni_latency_cycles=0"],
+        ["noc.buffer_depth_flits=4", "noc.virtual_channels=1"],
+    ],
+)
+def test_small_buffers_slow_both_models_alike(overrides):
+    # a buffer smaller than the credit round trip (2L+R+1) paces a packet: depth flits, then a wait
+    # for the first credit. Then the closed form is optimistic, and both models agree exactly.
+    hw = load_hw("pim-dram-8x8", overrides + ["noc.packet_max_flits=16"])
+    for dst, nbytes in [((0, 3), 128), ((2, 5), 40), ((6, 1), 96)]:
+        t, _ = _one(hw, "transfer", (0, 0), dst, nbytes)
+        f, _ = _one(hw, "flit", (0, 0), dst, nbytes)
+        assert t == f > noc_zero_load_cycles(hw, nbytes, dst[0] + dst[1])
+
+
 def test_one_virtual_channel_puts_a_bubble_between_packets():
     # With atomic VC allocation and a single VC, a transfer's next packet may enter a buffer only
     # after the previous tail's credit is back, so a multi-packet transfer is slower than the

@@ -119,3 +119,17 @@ def test_segments_run_one_after_another():
     result, _, _ = run(prog)
     assert result["latency"]["cycles"] == g1 + 2 * g2
     assert [s["total_cycles"] for s in result["segments"]] == [g1, 2 * g2]
+
+
+@pytest.mark.parametrize("network_mode", ["transfer", "flit"])
+def test_both_network_granularities_give_the_closed_form_at_zero_load(network_mode):
+    g = cm.gemm_cycles(HW, 8, 16, 16)
+    lat = cm.noc_zero_load_cycles(HW, 300, 3)
+    prog = program([segment({
+        "node[0][0].pe": [ins(1, "GEMM", m=8, k=16, n=16)],
+        "node[0][0].ni": [ins(2, "SEND", [1], peer="node[2][1]", bytes=300, msg=1)],
+        "node[2][1].ni": [ins(3, "RECV", peer="node[0][0]", bytes=300, msg=1)],
+    })])
+    result, _, _ = run(prog, network_mode=network_mode)
+    assert result["latency"]["cycles"] == g + lat
+    assert result["network_mode"] == network_mode

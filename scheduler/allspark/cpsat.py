@@ -194,7 +194,6 @@ def infeasible_message(problem: Problem, time_limit: float = 30.0) -> str:
     ev = evaluate(problem, sched)
     worst = max(range(len(problem.kinds)), key=lambda i: (ev.weights[i] + ev.workspace[i], -i))
     kp = problem.kinds[worst]
-    return (f"no {problem.method} schedule fits in the node memory: stage {kp.kind.stage} alone needs at least "
-            f"{_mib(ev.weights[worst] + ev.workspace[worst])} per node ({_mib(ev.weights[worst])} of weights for its "
-            f"{kp.kind.count} blocks + {_mib(ev.workspace[worst])} workspace) and the whole model at least "
-            f"{_mib(need)}, but each node has {_mib(cap)}")
+    return (f"no {problem.method} schedule fits in the node memory: the smallest one needs {_mib(need)} per node, "
+            f"the largest part of it for stage {kp.kind.stage} ({_mib(ev.weights[worst])} of weights for its "
+            f"{kp.kind.count} blocks + {_mib(ev.workspace[worst])} workspace), but each node has {_mib(cap)}")

@@ -99,7 +99,13 @@ def table_iv(problem: Problem, sched: Schedule) -> str:
              f"{'stage':<8}{'layers':>7}  {'partition per temporal layer':<52}{'weight reuse'}"]
     for kp, ks in zip(problem.kinds, sched.kinds):
         label = f"{kp.kind.stage}" + (f" ({kp.kind.key})" if "." in kp.kind.key else "")
-        parts = ", ".join(f"{p.label()}x{b}" for p, b in ks.layers)
+        runs: list[list] = []  # consecutive identical layers shown once with a count
+        for p, b in ks.layers:
+            if runs and runs[-1][0] == (p, b):
+                runs[-1][1] += 1
+            else:
+                runs.append([(p, b), 1])
+        parts = ", ".join((f"{n} x " if n > 1 else "") + f"{p.label()}x{b}" for (p, b), n in runs)
         lines.append(f"{label:<8}{len(ks.layers):>7}  {parts:<52}{_reuse_flag(ks)}")
     return "\n".join(lines)
 

@@ -60,12 +60,11 @@ from typing import Any, Callable
 import simpy
 
 from simulator.errors import UserError
-from simulator.ir import Instruction, Program, Segment
+from simulator.ir import Instruction, Program, Segment, node_of
 
 log = logging.getLogger(__name__)
 
 FIXED, SEND, RECV = 0, 1, 2
-KIND_NAMES = {FIXED: "fixed", SEND: "send", RECV: "recv"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +74,8 @@ class OpCost:
     kind: int  # FIXED, SEND or RECV
     duration_cycles: int  # fixed latency; for SEND its zero-load network latency; RECV 0
     energy_pj: tuple[tuple[str, float], ...]  # (component, pJ) of the instruction's static energy
-    buffer_bytes: int  # SRAM buffer held while the instruction runs
+    buffer_bytes: int  # SRAM buffer held while the instruction runs (in the buffer of the unit's node)
     macs: int  # multiply-accumulates executed
-    node: str | None  # node whose buffer it uses, e.g. 'node[0][1]'
     src: tuple[int, int] | None = None  # SEND/RECV: mesh coordinates of sender
     dst: tuple[int, int] | None = None  # SEND/RECV: mesh coordinates of receiver
 
@@ -164,7 +162,7 @@ def compile_segment(seg: Segment, cost: CostFunction) -> CompiledSegment:
             CompiledOp(
                 index=i, id=ins.id, unit=unit, op=ins.op, category=ins.category, deps=deps, kind=c.kind,
                 duration_cycles=c.duration_cycles, buffer_bytes=c.buffer_bytes, macs=c.macs,
-                nbytes=ins.bytes or 0, node=c.node, src=c.src, dst=c.dst, partner=partner, msg=ins.msg,
+                nbytes=ins.bytes or 0, node=node_of(unit), src=c.src, dst=c.dst, partner=partner, msg=ins.msg,
                 tl=ins.tl, hint_cycle=ins.hint_cycle, energy_pj=c.energy_pj,
             )
         )
@@ -324,7 +322,7 @@ class Executor:
         self.state: _RepetitionState | None = None
         self._weight = 1
         self._current: dict[str, CompiledOp | None] = {u: None for u in self.units}
-        self._waiting_for: dict[str, str] = {}
+        self._waiting_for: dict[str, tuple] = {}  # unit -> what it waits on, formatted only for a deadlock
         self._finished = False
         self.records: list[RepetitionRecord] = []
         self._busy: dict[str, int] = {}
@@ -397,7 +395,7 @@ class Executor:
                 self._current[unit] = op
                 for d in op.deps:
                     if end[d] is None:
-                        self._waiting_for[unit] = f"waits for {ops[d].describe()} on {ops[d].unit}"
+                        self._waiting_for[unit] = ("op", ops[d])
                         yield self._completion(st, d)
                 # who decided the start: the unit's previous instruction, else the latest dependency
                 pred = prev
@@ -414,7 +412,7 @@ class Executor:
                 if nb:
                     buf = buffers[op.node]
                     if not buf.try_acquire(nb):
-                        self._waiting_for[unit] = f"waits for {nb} bytes of {op.node}'s SRAM buffer"
+                        self._waiting_for[unit] = ("buffer", op)
                         yield buf.wait(nb)
                 t0 = env.now
                 stall_of[i] = t0 - ready
@@ -423,13 +421,13 @@ class Executor:
                     if op.duration_cycles:
                         yield env.timeout(op.duration_cycles)
                 elif kind == SEND:
-                    self._waiting_for[unit] = "waits for the network to deliver its message"
+                    self._waiting_for[unit] = ("network", op)
                     yield network.send(op.src, op.dst, op.nbytes, op.category)
                     self._sent += op.nbytes * w
                 else:  # RECV
                     s = op.partner
                     if end[s] is None:
-                        self._waiting_for[unit] = f"waits for {ops[s].describe()} on {ops[s].unit}"
+                        self._waiting_for[unit] = ("op", ops[s])
                         yield self._completion(st, s)
                     if end[s] > t0:
                         pred = s
@@ -485,13 +483,23 @@ class Executor:
             )
         )
 
+    def _describe_wait(self, unit: str) -> str:
+        what, op = self._waiting_for.get(unit, (None, None))
+        if what == "op":
+            return f"waits for {op.describe()} on {op.unit}"
+        if what == "buffer":
+            return f"waits for {op.buffer_bytes} bytes of {op.node}'s SRAM buffer"
+        if what == "network":
+            return "waits for the network to deliver its message"
+        return "waiting"
+
     def _deadlock_message(self) -> str:
         st = self.state
         stuck = [(u, op) for u, op in sorted(self._current.items()) if op is not None]
         where = f"segment '{st.seg.name}' repetition {st.index}" if st else "the program"
         parts = []
         for unit, op in stuck[:6]:
-            parts.append(f"{unit} at {op.describe()} ({self._waiting_for.get(unit, 'waiting')})")
+            parts.append(f"{unit} at {op.describe()} ({self._describe_wait(unit)})")
         more = f" and {len(stuck) - 6} more unit(s)" if len(stuck) > 6 else ""
         return (f"deadlock in {where} at cycle {int(self.env.now)}: no event left but "
                 f"{len(stuck)} unit(s) are stuck: " + "; ".join(parts) + more)

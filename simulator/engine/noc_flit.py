@@ -116,6 +116,8 @@ class FlitLevelModel:
         self.due: dict[int, tuple[list, list, list]] = {}
         self._next_tick: int | None = None
         self._last_cycle = -1
+        self._due_link: tuple | None = None  # due entry of the current cycle + 1 + L (cached per cycle)
+        self._due_local: tuple | None = None  # due entry of the current cycle + 1 + ni
 
     # ------------------------------------------------------------------ injection
     def inject(self, transfer: Transfer, src: int, dst: int, packets: list[tuple[int, int]]) -> None:
@@ -148,6 +150,9 @@ class FlitLevelModel:
         self._next_tick = None
         self._last_cycle = cycle
         self._apply_due(cycle)
+        # what crosses a switch this cycle lands (flit or credit) 1+L or 1+ni cycles from now
+        self._due_link = None
+        self._due_local = None
         if self.active_nis:
             for n in sorted(self.active_nis):
                 self._ni_step(n, cycle)
@@ -325,11 +330,17 @@ class FlitLevelModel:
         st.router_flits[n] += 1
         # the freed buffer slot's credit travels back to the sender
         p, v = divmod(s - n * self.slots_per_router, V)
+        due_link = self._due_link
+        if due_link is None:
+            due_link = self._due_link = self._due(now + 1 + self.L)
         if p == LOCAL:
-            self._due(now + 1 + self.ni)[2].append((n * V + v, tail))
+            due_local = self._due_local
+            if due_local is None:
+                due_local = self._due_local = self._due(now + 1 + self.ni)
+            due_local[2].append((n * V + v, tail))
         else:
             up = self.neighbour[n][p]
-            self._due(now + 1 + self.L)[1].append(((up * PORTS + OPPOSITE[p]) * V + v, tail))
+            due_link[1].append(((up * PORTS + OPPOSITE[p]) * V + v, tail))
         if o == LOCAL:
             if tail:
                 self._delivered(pkt.transfer, now + 1 + self.ni, now)
@@ -340,7 +351,7 @@ class FlitLevelModel:
             s2 = (down * PORTS + OPPOSITE[o]) * V + (q % V)
             if k == 0:
                 self.in_pkt[s2] = pkt
-            self._due(now + 1 + self.L)[0].append(s2)
+            due_link[0].append(s2)
             link = n * PORTS + o
             st.link_flits[link] += 1
             st.flit_hops += 1

@@ -5,21 +5,24 @@ Modelled
 A packet's path is a chain of channels: the injection channel (NI -> local
 input of the source router), the links of its XY route, and the ejection
 channel (destination router -> NI). Every channel but the ejection one ends in
-an input port with V virtual channels (VCs) of B flits. For each packet and
-channel i the model computes
+an input port with V virtual channels (VCs) of B flits. For each packet of F
+flits and each channel i the model computes
 
 * ``G[i]``, the cycle its head crosses into channel i (the "grant"): at the
   earliest R-1 cycles after the head was written into the router's input
   buffer, once a VC of channel i is free (atomic allocation: the previous
-  owner's tail has left that buffer and its credit is back) and the channel
-  has finished carrying the packets granted before it (one flit per cycle, so
-  a packet occupies a channel for F cycles);
+  owner's tail has left that buffer and its credit is back), the channel has
+  carried the packets granted before it, and the packet's input port has
+  read out the packets it served before (a channel and an input port move one
+  flit per cycle, so a packet occupies each for F cycles);
 * ``S[i]``, the cycle its tail crosses into channel i:
   ``max(G[i]+F-1, S[i-1]+A[i-1]+R-1, G[i+1]+F-1-B+C[i])``, where A is the
   channel's latency and C its credit delay. The last term is the one-hop
   back-pressure rule: when the head waits at the next router, at most B flits
   fit into that router's buffer and the rest of the worm stays behind. It is
-  applied when F > B (a shorter packet fits in one buffer);
+  applied when F > B (a shorter packet fits in one buffer). A buffer smaller
+  than the credit round trip A+R-1+C paces the flits (B back to back, then a
+  wait for the first credit), which stretches the F-1 terms accordingly;
 * the VC of channel i is free again at ``S[i+1] + C[i]``: the tail has left
   the buffer at the end of channel i and the credit has travelled back.
 
@@ -31,14 +34,18 @@ eligible (FIFO); a grant may lie in the future (the channel or VC is reserved
 for the cycle it frees up), which lets a packet's next event be one timeout
 instead of a polling loop. The only SimPy events are one timeout per packet
 per router (the head becoming eligible there) and one event per transfer when
-its last byte arrives.
+its last byte arrives. Link and router counters are charged per route when a
+packet is injected and spread over the links when statistics are read.
 
 Abstracted away (against :mod:`simulator.engine.noc_flit`): flit-by-flit
-interleaving of VCs on a link (a packet's F flits are counted as one
-contiguous occupation of the channel), the one-flit-per-cycle limit of a
-router's input port, and back-pressure beyond one hop. The agreement with the
-flit model is measured by ``tests/test_noc_agreement.py`` and
-``benchmarks/bench_noc.py``.
+sharing of a link or an input port by packets on different VCs (here a
+packet's F flits occupy them contiguously, in request order), round-robin
+order among simultaneous requests (here first come, first served), and
+back-pressure beyond one hop (exact for F <= 2B, the shipped 16-flit packets
+in 8-flit buffers). With a single packet on the network both models give the
+same cycle for any router parameters; under load they agree within 1 % on
+the shipped router (``benchmarks/bench_noc.py --agreement``,
+``tests/test_noc_agreement.py``).
 """
 
 from __future__ import annotations
@@ -54,17 +61,27 @@ _HELD = 1 << 62  # free cycle of a VC whose owner's tail is not placed yet
 
 
 class _Route:
-    """The channels of one XY path with their per-channel constants, built once per (src, dst)."""
+    """The channels of one XY path with their per-channel constants, built once per (src, dst).
 
-    __slots__ = ("chans", "arrive", "credit", "last", "links", "routers")
+    It also counts the flits and bytes sent along it; :meth:`TransferLevelModel.fold_stats`
+    spreads those over the route's links and routers when statistics are read.
+    """
+
+    __slots__ = ("chans", "arrive", "credit", "paced", "last", "links", "routers", "flits", "nbytes")
 
     def __init__(self, chans: list[int], model: "TransferLevelModel"):
         self.chans = tuple(chans)
         self.arrive = tuple(model.arrive[c] for c in chans)
         self.credit = tuple(model.credit[c] for c in chans)
+        # credit round trip of each channel whose buffer is smaller than it (0: not credit-limited);
+        # None when no channel of the route is, the common case (buffer_depth >= 2L+R+1)
+        paced = tuple(model.round_trip[c] if model.round_trip[c] > model.B else 0 for c in chans)
+        self.paced = paced if any(paced) else None
         self.last = len(chans) - 1
         self.links = tuple(model.stat_link[c] for c in chans if model.stat_link[c] >= 0)
         self.routers = tuple(model.switch_router[c] for c in chans if model.switch_router[c] >= 0)
+        self.flits = 0
+        self.nbytes = 0
 
 
 class _Hop(simpy.Event):
@@ -86,7 +103,7 @@ class _Packet:
         self.flits = flits
         self.route = route
         self.i = 0  # index (in the route) of the channel the head asks for next
-        n = len(route.chans)
+        n = route.last + 1
         self.G = [0] * n  # cycle the head crosses into channel i
         self.S = [0] * n  # cycle the tail crosses into channel i
         self.vc = [0] * n  # VC held on channel i
@@ -100,6 +117,7 @@ class TransferLevelModel:
         self.env = env
         self.geometry = geometry
         self.stats = stats
+        stats.folders.append(self.fold_stats)
         self.events = 0
         self.R = noc.router_pipeline_cycles
         self.B = noc.buffer_depth_flits
@@ -122,14 +140,17 @@ class TransferLevelModel:
                 self.arrive[ch], self.credit[ch] = 1 + L, 1 + L
                 self.stat_link[ch] = node * PORTS + p
                 self.switch_router[ch] = node
+        # a flit crossing into a channel at x frees its slot at the far end at x+arrive+R-1 at the
+        # earliest; the sender may reuse the slot ``credit`` cycles later (ejection: never limited)
+        self.round_trip = [0 if n <= ch < 2 * n else self.arrive[ch] + self.R - 1 + self.credit[ch] for ch in range(n_ch)]
         self.phys_free = [0] * n_ch  # first cycle the channel can take the next packet's head
         # the input port at the end of each channel reads out one flit per cycle, whichever VC it serves
         self.port_free = [0] * n_ch
         # free cycle of each VC; ejection channels have no VCs (the NI sinks every flit): None
         self.vc_free: list[list[int] | None] = [None if n <= ch < 2 * n else [0] * self.V for ch in range(n_ch)]
-        self.waiters: list[deque | None] = [None] * n_ch
+        self.waiters: list[deque | None] = [None] * n_ch  # packets waiting for a VC, FIFO
         self._routes: dict[tuple[int, int], _Route] = {}
-        self._releases: deque = deque()  # (channel, vc, free cycle) not yet applied
+        self._handover: deque = deque()  # (packet, channel, vc, free cycle): freed VCs given to waiting packets
         self._busy = False  # inside a grant cascade
 
     def _route(self, src: int, dst: int) -> _Route:
@@ -142,15 +163,30 @@ class TransferLevelModel:
             route = self._routes[(src, dst)] = _Route(chans, self)
         return route
 
+    def fold_stats(self, stats: NocStats) -> None:
+        """Spread every route's flit and byte totals over its links and routers (then reset them)."""
+        for key in sorted(self._routes):
+            route = self._routes[key]
+            f, b = route.flits, route.nbytes
+            if not f:
+                continue
+            for i in route.links:
+                stats.link_flits[i] += f
+                stats.link_bytes[i] += b
+            for r in route.routers:
+                stats.router_flits[r] += f
+            stats.flit_hops += f * len(route.links)
+            route.flits = route.nbytes = 0
+
     # ------------------------------------------------------------------ injection
     def inject(self, transfer: Transfer, src: int, dst: int, packets: list[tuple[int, int]]) -> None:
         route = self._route(src, dst)
         now = self.env.now
         B = self.B
-        count = self.stats.count_route
         for flits, nbytes in packets:
             # link / router counters are charged when the packet enters (identical once it is out)
-            count(route.links, route.routers, flits, nbytes)
+            route.flits += flits
+            route.nbytes += nbytes
             self._request(_Packet(transfer, flits, route, flits > B), now)
 
     def _on_eligible(self, event) -> None:
@@ -159,57 +195,66 @@ class TransferLevelModel:
     # ------------------------------------------------------------------ arbitration
     def _request(self, pkt: _Packet, now: int) -> None:
         """The head of ``pkt`` is eligible for its next channel at ``now``."""
-        ch = pkt.route.chans[pkt.i]
+        i = pkt.i
+        ch = pkt.route.chans[i]
         vcs = self.vc_free[ch]
         if vcs is None:  # ejection: no VC, only the channel's bandwidth
-            self._grant(pkt, ch, -1, self._earliest(pkt, ch, now), now)
+            v = -1
+            g = now
         else:
             waiting = self.waiters[ch]
             if waiting:
                 waiting.append(pkt)
                 return
-            best = 0
-            t = vcs[0]
-            for v in range(1, self.V):
-                if vcs[v] < t:
-                    best, t = v, vcs[v]
-            if t >= _HELD:
+            v = 0
+            g = vcs[0]
+            for w in range(1, self.V):
+                if vcs[w] < g:
+                    v, g = w, vcs[w]
+            if g >= _HELD:
                 if waiting is None:
                     waiting = self.waiters[ch] = deque()
                 waiting.append(pkt)
                 return
-            vcs[best] = _HELD
-            self._grant(pkt, ch, best, self._earliest(pkt, ch, t if t > now else now), now)
-        if not self._busy:
-            self._drain_releases(now)
-
-    def _drain_releases(self, now: int) -> None:
-        """Apply freed VCs; each may hand its channel to a waiting packet, whose grant frees more."""
-        rel = self._releases
-        if not rel:
-            return
-        self._busy = True
-        while rel:
-            ch, v, t = rel.popleft()
-            waiting = self.waiters[ch]
-            if waiting:
-                pkt = waiting.popleft()
-                self._grant(pkt, ch, v, self._earliest(pkt, ch, t), now)
-            else:
-                self.vc_free[ch][v] = t
-        self._busy = False
-
-    def _earliest(self, pkt: _Packet, ch: int, t: int) -> int:
-        """First cycle >= t at which channel ``ch`` and the packet's input port are both free."""
-        g = self.phys_free[ch]
-        if g < t:
-            g = t
-        i = pkt.i
+            vcs[v] = _HELD
+            if g < now:
+                g = now
+        # the channel's bandwidth and the packet's input port (one flit per cycle each)
+        pf = self.phys_free[ch]
+        if pf > g:
+            g = pf
         if i:
             pf = self.port_free[pkt.route.chans[i - 1]]
             if pf > g:
                 g = pf
-        return g
+        self._grant(pkt, ch, v, g, now)
+        if self._handover and not self._busy:
+            self._hand_over(now)
+
+    def _hand_over(self, now: int) -> None:
+        """Grant freed VCs to the packets that were waiting for them; each grant may free more VCs."""
+        self._busy = True
+        handover = self._handover
+        while handover:
+            pkt, ch, v, t = handover.popleft()
+            g = self.phys_free[ch]
+            if g < t:
+                g = t
+            i = pkt.i
+            if i:
+                pf = self.port_free[pkt.route.chans[i - 1]]
+                if pf > g:
+                    g = pf
+            self._grant(pkt, ch, v, g, now)
+        self._busy = False
+
+    def _free_vc(self, ch: int, v: int, t: int) -> None:
+        """VC ``v`` of channel ``ch`` can take a new packet's head from cycle ``t``."""
+        waiting = self.waiters[ch]
+        if waiting:  # the packet that has waited longest for this channel gets it (FIFO)
+            self._handover.append((waiting.popleft(), ch, v, t))
+        else:
+            self.vc_free[ch][v] = t
 
     def _grant(self, pkt: _Packet, ch: int, v: int, g: int, now: int) -> None:
         """``pkt``'s head crosses into channel ``ch`` (VC ``v``) at cycle ``g`` >= now."""
@@ -217,50 +262,72 @@ class TransferLevelModel:
         F = pkt.flits
         route = pkt.route
         chans, arrive, credit = route.chans, route.arrive, route.credit
+        paced = route.paced
         G, S, VC = pkt.G, pkt.S, pkt.vc
         G[i] = g
         VC[i] = v
-        self.phys_free[ch] = g + F
+        end = g + F
+        self.phys_free[ch] = end
         R = self.R
         last = i == route.last
-        rel = self._releases
+        # cycle the tail could cross into channel i if nothing held it (F-1 behind the head)
+        own = g + F - 1 if paced is None else g + _span(F - 1, self.B, paced[i])
         if i:
-            self.port_free[chans[i - 1]] = g + F
+            self.port_free[chans[i - 1]] = end
             if pkt.long:
                 # tail into channel i-1: after its head, behind the upstream tail, and held back by
                 # the B-flit buffer at the end of channel i-1 until this head drains it
-                s = G[i - 1] + F - 1
+                if paced is None:
+                    s = G[i - 1] + F - 1
+                    bp = g + F - 1 - self.B + credit[i - 1]
+                else:
+                    s = G[i - 1] + _span(F - 1, self.B, paced[i - 1])
+                    bp = g + _span(F - 1 - self.B, self.B, paced[i]) + credit[i - 1]
                 if i >= 2:
                     up = S[i - 2] + arrive[i - 2] + R - 1
                     if up > s:
                         s = up
-                bp = g + F - 1 - self.B + credit[i - 1]
-                S[i - 1] = s if s > bp else bp
+                if bp > s:
+                    s = bp
+                S[i - 1] = s
                 if i >= 2:
-                    rel.append((chans[i - 2], VC[i - 2], S[i - 1] + credit[i - 2]))
+                    self._free_vc(chans[i - 2], VC[i - 2], s + credit[i - 2])
                 if last:
-                    s = S[i - 1] + arrive[i - 1] + R - 1
-                    S[i] = s if s > g + F - 1 else g + F - 1
-                    rel.append((chans[i - 1], VC[i - 1], S[i] + credit[i - 1]))
+                    s = s + arrive[i - 1] + R - 1
+                    if s < own:
+                        s = own
+                    S[i] = s
+                    self._free_vc(chans[i - 1], VC[i - 1], s + credit[i - 1])
             else:
                 s = S[i - 1] + arrive[i - 1] + R - 1
-                if s < g + F - 1:
-                    s = g + F - 1
+                if s < own:
+                    s = own
                 S[i] = s
-                rel.append((chans[i - 1], VC[i - 1], s + credit[i - 1]))
+                self._free_vc(chans[i - 1], VC[i - 1], s + credit[i - 1])
         else:
-            S[0] = g + F - 1
+            S[0] = own
         if last:
-            self._delivered(pkt.transfer, S[i] + arrive[i], now)
+            transfer = pkt.transfer
+            at = S[i] + arrive[i]
+            if at > transfer.done_at:
+                transfer.done_at = at
+            transfer.remaining -= 1
+            if transfer.remaining == 0:
+                transfer.event.succeed_at(transfer.done_at - now)
+                self.events += 1
         else:
             pkt.i = i + 1
             _Hop(self.env, g + arrive[i] + R - 1 - now, pkt, self._on_eligible)
             self.events += 1
 
-    def _delivered(self, transfer: Transfer, at: int, now: int) -> None:
-        if at > transfer.done_at:
-            transfer.done_at = at
-        transfer.remaining -= 1
-        if transfer.remaining == 0:
-            transfer.event.succeed_at(transfer.done_at - now)
-            self.events += 1
+
+def _span(j: int, depth: int, round_trip: int) -> int:
+    """Cycles from a packet's head to its flit j crossing a channel whose buffer is ``depth`` flits.
+
+    A buffer smaller than the credit round trip lets ``depth`` flits through back to back, then
+    the next one waits for the first credit: flit j crosses (j // depth) * round_trip + j % depth
+    cycles after the head. ``round_trip`` 0 means the buffer covers it: flit j crosses j cycles later.
+    """
+    if not round_trip:
+        return j
+    return (j // depth) * round_trip + j % depth

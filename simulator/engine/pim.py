@@ -44,6 +44,7 @@ from simulator.engine.core import FIXED, RECV, SEND, CompiledSegment, Executor, 
 from simulator.errors import UserError
 from simulator.hw.pim import PimMeshConfig
 from simulator.ir import Instruction, Program
+from simulator.ir import program_digest as ir_program_digest
 
 log = logging.getLogger(__name__)
 
@@ -77,32 +78,27 @@ class PimCostModel:
     def __init__(self, hw: PimMeshConfig):
         self.hw = hw
         self._cost = lru_cache(maxsize=None)(self._cost_uncached)
+        self._units: dict[str, tuple[str, str, tuple[int, int]]] = {}
+        self._peers: dict[str, tuple[int, int] | None] = {}
 
     def __call__(self, unit: str, ins: Instruction, where: str) -> OpCost:
-        node = unit.split(".", 1)[0]
-        kind = unit.split(".", 2)[1]
+        node, kind, here = self._unit(unit, where)
         if ins.op not in _UNIT_OPS.get(kind, ()):
             allowed = [k for k, ops in _UNIT_OPS.items() if ins.op in ops]
             need = f"a .{allowed[0]} unit" if allowed else "a crossbar chip, not a PIM mesh"
             raise UserError(f"{where}: instruction {ins.id} ({ins.op}) is on {unit}, but {ins.op} needs {need}")
-        r, c = node_coords(node)
-        if r >= self.hw.mesh.rows or c >= self.hw.mesh.cols:
-            raise UserError(f"{where}: unit {unit} is outside the {self.hw.mesh.rows}x{self.hw.mesh.cols} mesh")
         peer = None
-        if ins.op in ("SEND", "RECV"):
-            try:
-                peer = node_coords(ins.peer)
-            except ValueError:
-                raise UserError(f"{where}: instruction {ins.id} has peer '{ins.peer}', expected node[r][c]") from None
-            if peer[0] >= self.hw.mesh.rows or peer[1] >= self.hw.mesh.cols:
-                raise UserError(f"{where}: instruction {ins.id} names peer {ins.peer}, outside the {self.hw.mesh.rows}x{self.hw.mesh.cols} mesh")
-            if peer == (r, c):
+        if ins.peer is not None:
+            peer = self._peer(ins.peer)
+            if peer is None:
+                raise UserError(f"{where}: instruction {ins.id} names peer '{ins.peer}', which is not a node of the "
+                                f"{self.hw.mesh.rows}x{self.hw.mesh.cols} mesh")
+            if peer == here:
                 raise UserError(f"{where}: instruction {ins.id} ({ins.op}) names its own node as peer")
         try:
-            cost = self._cost(ins.op, ins.m, ins.k, ins.n, ins.func, ins.elements, ins.bytes, (r, c), peer)
+            cost = self._cost(ins.op, ins.m, ins.k, ins.n, ins.func, ins.elements, ins.bytes, here, peer)
         except KeyError as e:
             raise UserError(f"{where}: instruction {ins.id} on {unit}: {e.args[0]}") from None
-        cost = OpCost(cost.kind, cost.duration_cycles, cost.energy_pj, cost.buffer_bytes, cost.macs, node, cost.src, cost.dst)
         if cost.buffer_bytes > self.hw.buffers.sram_bytes:
             raise UserError(
                 f"{where}: instruction {ins.id} ({ins.op}) on {unit} needs {cost.buffer_bytes} bytes of SRAM buffer "
@@ -110,27 +106,49 @@ class PimCostModel:
             )
         return cost
 
+    def _unit(self, unit: str, where: str) -> tuple[str, str, tuple[int, int]]:
+        """'node[3][5].dram.bank[0]' -> ('node[3][5]', 'dram', (3, 5)), checked against the mesh once per unit."""
+        hit = self._units.get(unit)
+        if hit is None:
+            node, rest = unit.split(".", 1)
+            here = node_coords(node)
+            if here[0] >= self.hw.mesh.rows or here[1] >= self.hw.mesh.cols:
+                raise UserError(f"{where}: unit {unit} is outside the {self.hw.mesh.rows}x{self.hw.mesh.cols} mesh")
+            hit = self._units[unit] = (node, rest.split(".", 1)[0], here)
+        return hit
+
+    def _peer(self, name: str) -> tuple[int, int] | None:
+        if name not in self._peers:
+            try:
+                rc = node_coords(name)
+            except ValueError:
+                rc = None
+            if rc is not None and (rc[0] >= self.hw.mesh.rows or rc[1] >= self.hw.mesh.cols):
+                rc = None
+            self._peers[name] = rc
+        return self._peers[name]
+
     def _cost_uncached(self, op, m, k, n, func, elements, nbytes, here, peer) -> OpCost:
         hw = self.hw
         if op == "GEMM":
             e = cm.gemm_energy_pj(hw, m, k, n)
             return OpCost(FIXED, cm.gemm_cycles(hw, m, k, n), (("pe", e["pe"]), ("sram", e["sram"])),
-                          gemm_buffer_bytes(hw, m, k, n), m * k * n, None)
+                          gemm_buffer_bytes(hw, m, k, n), m * k * n)
         if op == "ACU":
             staging = min(elements * hw.bytes_per_element, STAGING_WINDOWS * hw.dram.row_bytes)
             return OpCost(FIXED, cm.acu_cycles(hw, func, elements), (("acu", cm.acu_energy_pj(hw, func, elements)),),
-                          staging, 0, None)
+                          staging, 0)
         if op in ("DRAM_READ", "DRAM_WRITE"):
             staging = min(nbytes, STAGING_WINDOWS * hw.dram.row_bytes)
             return OpCost(FIXED, cm.dram_cycles(hw, nbytes, write=op == "DRAM_WRITE"),
-                          (("dram", cm.dram_energy_pj(hw, nbytes)),), staging, 0, None)
+                          (("dram", cm.dram_energy_pj(hw, nbytes)),), staging, 0)
         packet_bytes = hw.noc.packet_max_flits * hw.noc.flit_bits // 8
         staging = min(nbytes, STAGING_WINDOWS * packet_bytes)
         hops = cm.hops_between(here, peer)
         if op == "SEND":
             return OpCost(SEND, cm.noc_zero_load_cycles(hw, nbytes, hops),
-                          (("noc", cm.noc_energy_pj(hw, nbytes, hops)),), staging, 0, None, here, peer)
-        return OpCost(RECV, 0, (), staging, 0, None, peer, here)
+                          (("noc", cm.noc_energy_pj(hw, nbytes, hops)),), staging, 0, here, peer)
+        return OpCost(RECV, 0, (), staging, 0, peer, here)
 
 
 def simulate(
@@ -141,8 +159,13 @@ def simulate(
     network_mode: str = "transfer",
     trace: bool = False,
     progress: bool = True,
+    program_digest: str | None = None,
 ) -> tuple[dict, dict, list | None]:
-    """Simulate a PIM-mesh program; returns (result dict, meta dict, Chrome trace events or None)."""
+    """Simulate a PIM-mesh program; returns (result dict, meta dict, Chrome trace events or None).
+
+    ``program_digest`` names the program in the result (the runner passes the sha256 of the file it read);
+    by default it is :func:`simulator.ir.program_digest`, which serialises the whole program.
+    """
     from simulator.engine.pim_summary import network_snapshot, summarise
     from simulator.trace_export import chrome_trace_events
 
@@ -170,7 +193,8 @@ def simulate(
         if bar is not None:
             bar.close()
     t_simulated = time.perf_counter()
-    result = summarise(program, hw, segments, run, network, mode=mode, network_mode=network_mode)
+    result = summarise(program, hw, segments, run, network, mode=mode, network_mode=network_mode,
+                       digest=program_digest or ir_program_digest(program))
     wall = time.perf_counter() - t_wall
     sim_wall = t_simulated - t_compiled
     meta = {

@@ -30,7 +30,7 @@ from simulator.engine.core import CompiledSegment, ExecutionResult
 from simulator.engine.reference import contention_free_cycles
 from simulator.errors import UserError
 from simulator.hw.pim import PimMeshConfig
-from simulator.ir import Program, program_digest
+from simulator.ir import Program
 from simulator.hw.loader import hw_digest
 from simulator.results.pim import (
     Busy, Counts, Energy, Latency, LatencyBreakdown, LinkLoad, NodeUtilisation, PimResult, Prediction, RouterLoad,
@@ -103,7 +103,7 @@ def network_totals(network: Any, run: ExecutionResult) -> dict:
 
 def summarise(
     program: Program, hw: PimMeshConfig, segments: list[CompiledSegment], run: ExecutionResult, network: Any,
-    *, mode: str, network_mode: str,
+    *, mode: str, network_mode: str, digest: str,
 ) -> dict:
     total = run.total_cycles
     denom = max(total, 1)
@@ -217,7 +217,7 @@ def summarise(
     diff = (total - predicted) if predicted is not None else None
     result = PimResult(
         model=program.provenance.workload_model, method=program.provenance.method, batch=program.provenance.batch,
-        program_digest=program_digest(program), hw_name=hw.name, hw_digest=hw_digest(hw),
+        program_digest=digest, hw_name=hw.name, hw_digest=hw_digest(hw),
         scheduled_for_hw=program.provenance.hw_name, mode=mode, network_mode=network_mode,
         mesh_rows=hw.mesh.rows, mesh_cols=hw.mesh.cols, clock_hz=hw.clock_hz,
         latency=Latency(cycles=total, ms=total / hw.clock_hz * 1e3),
@@ -226,7 +226,7 @@ def summarise(
             contention_cycles=total - cf_total,
             model_difference_cycles=(cf_total - predicted) if predicted is not None else None,
             relative_error=((predicted - total) / total) if predicted is not None and total else None,
-            contention_share_of_difference=((total - cf_total) / diff) if diff else None,
+            contention_share_of_difference=((total - cf_total) / diff + 0.0) if diff else None,
             critical_path_queueing_cycles=cp_queueing,
         ),
         energy=Energy(total_pj=energy_total, breakdown_pj=energy, method=ENERGY_METHOD),

@@ -43,7 +43,14 @@ def render(result: dict, out_dir: str) -> None:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f} %"
+    return "n/a" if x is None else f"{100 * x + 0.0:.1f} %"
+
+
+def _energy(pj: float) -> str:
+    for unit, scale in (("J", 1e12), ("mJ", 1e9), ("uJ", 1e6), ("nJ", 1e3)):
+        if pj >= scale:
+            return f"{pj / scale:.4g} {unit}"
+    return f"{pj:.4g} pJ"
 
 
 def _num(x) -> str:
@@ -74,11 +81,13 @@ def markdown(r: dict) -> str:
     ]
     if pred["predicted_cycles"] is not None:
         diff = lat["cycles"] - pred["predicted_cycles"]
+        side = "below" if diff > 0 else "above"
+        share = pred["contention_share_of_difference"]
         lines.append(
-            f"The prediction is off by {_num(diff)} cycles ({_pct(pred['relative_error'])} of the simulated latency, "
-            f"predicted minus simulated). Contention accounts for {_num(pred['contention_cycles'])} cycles of the difference "
-            f"(simulated minus the contention-free replay"
-            + (f", {_pct(pred['contention_share_of_difference'])} of it" if pred["contention_share_of_difference"] is not None else "")
+            f"The scheduler's prediction is {_num(abs(diff))} cycles {side} the simulated latency "
+            f"(relative error {100 * pred['relative_error']:+.2f} %). Contention accounts for "
+            f"{_num(pred['contention_cycles'])} cycles of the difference (simulated minus the contention-free replay"
+            + (f", {_pct(share)} of it" if share is not None else "")
             + f"); the remaining {_num(pred['model_difference_cycles'])} cycles are the scheduler's model against the "
             "program's execution rules (contention-free replay minus prediction)."
         )
@@ -101,7 +110,7 @@ def markdown(r: dict) -> str:
     etot = en["total_pj"] or 1.0
     for comp, pj in en["breakdown_pj"].items():
         lines.append(f"| {comp} | {pj:,.0f} | {_pct(pj / etot)} |")
-    lines += [f"| **total** | **{en['total_pj']:,.0f}** ({en['total_pj'] * 1e-6:.4g} uJ) | |", "",
+    lines += [f"| **total** | **{en['total_pj']:,.0f}** ({_energy(en['total_pj'])}) | |", "",
               f"Method: {en['method']}", "", "![energy breakdown](energy_breakdown.png)", ""]
     nu = r["node_utilisation"]
     lines += ["## Node utilisation (Allspark Eq. 21)", "", "| stage | utilisation |", "|---|---:|"]
@@ -246,5 +255,5 @@ def _energy_bars(r: dict) -> bytes:
     vals = [parts[n] * 1e-6 for n in names]
     ax.bar(names, vals, color=[ENERGY_COLOURS.get(n) for n in names])
     ax.set_ylabel("energy (uJ)")
-    ax.set_title(f"Energy breakdown (total {r['energy']['total_pj'] * 1e-6:.4g} uJ)")
+    ax.set_title(f"Energy breakdown (total {_energy(r['energy']['total_pj'])})")
     return _png(fig)

@@ -114,7 +114,7 @@ class PimResult(_Strict):
     model: str = Field(description="Workload model of the program (unit: none).")
     method: str = Field(description="Scheduling method of the program (unit: none).")
     batch: int = Field(ge=1, description="Batch size (unit: images).")
-    program_digest: str = Field(description="sha256 of the program (unit: none).")
+    program_digest: str = Field(description="sha256 of the program file simulated (of its canonical dump when simulated in memory) (unit: none).")
     hw_name: str = Field(description="Hardware config simulated (unit: none).")
     hw_digest: str = Field(description="sha256 of the resolved hardware config (unit: none).")
     scheduled_for_hw: str = Field(description="Hardware config the program was scheduled for (unit: none).")

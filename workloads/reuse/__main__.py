@@ -134,7 +134,7 @@ def cmd_search(args) -> None:
     n_encoders = len(encoder_blocks(model))
     patterns = enumerate_patterns(n_encoders, args.n_reuse or max(1, n_encoders // 4))
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
-    results = search_patterns(model, spec.family, data.train, patterns, cfg, args.out, args.fraction, device=device)
+    results = search_patterns(model, spec.family, data, patterns, cfg, args.out, args.fraction, device=device)
     for r in sorted(results, key=lambda r: r["final_loss"]):
         print(f"{r['spec']:40s} final loss {r['final_loss']:.4f}")
     print(f"winner: {winner(results)['spec']}  ({os.path.join(args.out, 'search.json')})")

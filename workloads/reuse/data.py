@@ -53,6 +53,11 @@ class DataBundle:
     num_classes: int
     img_size: int | None = None
     seq_len: int | None = None
+    train_eval: Dataset | None = None  # the training set without augmentation, same order (loss evaluation)
+
+    @property
+    def train_plain(self) -> Dataset:
+        return self.train_eval if self.train_eval is not None else self.train
 
 
 class RandomShift(Dataset):
@@ -86,9 +91,9 @@ def load_digits_data(seed: int = 0, test_fraction: float = 0.2) -> DataBundle:
                                            stratify=digits.target)
     x_train, x_test = images[idx_train], images[idx_test]
     std = x_train.std()  # scale only: blank paper stays 0, the value the shift augmentation pads with
-    train = RandomShift(TensorDataset(x_train / std, labels[idx_train]))
-    return DataBundle(name="digits", train=train, test=TensorDataset(x_test / std, labels[idx_test]),
-                      num_classes=10, img_size=8)
+    plain = TensorDataset(x_train / std, labels[idx_train])
+    return DataBundle(name="digits", train=RandomShift(plain), test=TensorDataset(x_test / std, labels[idx_test]),
+                      num_classes=10, img_size=8, train_eval=plain)
 
 
 def load_imagefolder_data(root: str, img_size: int) -> DataBundle:
@@ -106,7 +111,7 @@ def load_imagefolder_data(root: str, img_size: int) -> DataBundle:
     train = datasets.ImageFolder(train_dir, train_tf)
     test = datasets.ImageFolder(val_dir, test_tf)
     return DataBundle(name=f"imagefolder:{root}", train=train, test=test, num_classes=len(train.classes),
-                      img_size=img_size)
+                      img_size=img_size, train_eval=datasets.ImageFolder(train_dir, test_tf))
 
 
 def tokenize(sentence: str) -> list[str]:

@@ -7,9 +7,11 @@ What is modelled
 3. Step 3: partially train each pattern on 20% of the training set with Eq. 3 (the baseline is the
    teacher); the lowest final loss wins.
 4. Step 4: fine-tune the winner on the whole training set twice from the same Step-3 weights and
-   with the same budget: ideally (the "untuned" reuse model) and variation-aware with the FeFET
-   chip's noise (``hw_configs/fefet-64.yaml``).
-5. Evaluate ideal accuracy and non-ideal accuracy (mean +- std over seeded noise draws) on the
+   with the same budget: ideally (the control) and variation-aware with the FeFET chip's noise
+   (``hw_configs/fefet-64.yaml``). Step 4 starts from the winner's Step-3 weights rather than
+   re-inserting fresh TBs into the baseline (the paper's wording allows both; this is cheaper).
+5. Evaluate the baseline, the untuned Step-3 reuse model and both fine-tuned models: ideal accuracy
+   and non-ideal accuracy (mean +- std over seeded noise draws) on the
    FeFET, SRAM and hybrid chips; CKA of the baseline's attention outputs (Fig. 17).
 6. Hardware figures of the same model, with and without reuse, from the crossbar simulation
    (``python -m pipeline sim --hw fefet-64``), read from its ``result.json``; when that stage is
@@ -27,6 +29,7 @@ task stands in for ImageNet-1k.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -155,7 +158,7 @@ def run_demo(out_dir: str, cfg: DemoConfig) -> dict:
     patterns = enumerate_patterns(n_encoders, n_reuse)
     log.info("Step 2: %d uniform patterns for N_encoders=%d, N_reuse=%d", len(patterns), n_encoders, n_reuse)
     search_cfg = TrainConfig(epochs=cfg.search_epochs, lr=cfg.search_lr, seed=cfg.seed)
-    results = search_patterns(baseline, spec.family, data.train, patterns, search_cfg, out_dir, cfg.fraction)
+    results = search_patterns(baseline, spec.family, data, patterns, search_cfg, out_dir, cfg.fraction)
     best = winner(results)
     log.info("Step 3 winner: %s (final loss %.4f)", best["spec"], best["final_loss"])
 
@@ -163,10 +166,11 @@ def run_demo(out_dir: str, cfg: DemoConfig) -> dict:
     distiller = Distiller(baseline, spec.family)
     step3 = load_checkpoint(os.path.join(out_dir, "search", pattern_slug(best["spec"]) + ".pt"))
     ft_cfg = TrainConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, seed=cfg.seed)
+    untuned = apply_attention_reuse(baseline, best["encoders"], seed=cfg.seed)
+    untuned.load_state_dict(step3["model"])
     tuned = {}
     for kind in ("ideal", "fefet"):
-        model = apply_attention_reuse(baseline, best["encoders"], seed=cfg.seed)
-        model.load_state_dict(step3["model"])
+        model = copy.deepcopy(untuned)
         noise = CrossbarNoise(model, chips[TRAINING_CHIP], seed=cfg.seed) if kind == "fefet" else None
         ckpt = os.path.join(out_dir, f"finetune-{kind}.pt")
         if noise is None:
@@ -179,6 +183,8 @@ def run_demo(out_dir: str, cfg: DemoConfig) -> dict:
     rows = [
         {"label": f"{MODEL} (baseline)", "n_reuse": 0, "pattern": "none", "hw_key": "baseline",
          "acc": _evaluate(baseline, data.test, chips, cfg.draws, cfg.seed)},
+        {"label": "TReX after Step 3 (untuned)", "n_reuse": n_reuse, "pattern": best["spec"], "hw_key": "reuse",
+         "acc": _evaluate(untuned.eval(), data.test, chips, cfg.draws, cfg.seed)},
         {"label": "TReX, ideal fine-tuning", "n_reuse": n_reuse, "pattern": best["spec"], "hw_key": "reuse",
          "acc": _evaluate(tuned["ideal"], data.test, chips, cfg.draws, cfg.seed)},
         {"label": "TReX, FeFET-aware fine-tuning", "n_reuse": n_reuse, "pattern": best["spec"], "hw_key": "reuse",
@@ -201,9 +207,11 @@ def run_demo(out_dir: str, cfg: DemoConfig) -> dict:
         "model": MODEL, "config": asdict(cfg), "n_encoders": n_encoders, "n_reuse": n_reuse,
         "patterns_searched": len(patterns), "winner": best, "rows": rows, "hardware": hardware,
         "checks": {
-            "reuse_ideal_within_3_points": abs(rows[1]["acc"]["ideal"] - rows[0]["acc"]["ideal"]) <= 3.0,
-            "finetuning_raises_fefet_accuracy":
-                rows[2]["acc"][TRAINING_CHIP]["mean"] > rows[1]["acc"][TRAINING_CHIP]["mean"],
+            "reuse_ideal_within_3_points_of_baseline": abs(rows[2]["acc"]["ideal"] - rows[0]["acc"]["ideal"]) <= 3.0,
+            "fefet_aware_beats_untuned_on_fefet":
+                rows[3]["acc"][TRAINING_CHIP]["mean"] > rows[1]["acc"][TRAINING_CHIP]["mean"],
+            "fefet_aware_beats_ideal_finetuning_on_fefet":
+                rows[3]["acc"][TRAINING_CHIP]["mean"] > rows[2]["acc"][TRAINING_CHIP]["mean"],
         },
     }
     write_json(os.path.join(out_dir, "summary.json"), summary)

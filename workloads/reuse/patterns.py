@@ -21,9 +21,9 @@ The uniform families of Fig. 5 and how their parameters place the encoders:
 * ``list:3,5,7`` -- an explicit set (any valid set, not necessarily uniform).
 * ``none`` -- no reuse.
 
-With these rules DeiT-S (12 encoders) and N_reuse = 4 yields exactly the five
-families of Fig. 16: strided SL 2 and 3, pyramid SL 2 and 3 (N_cont = 2), and
-continuous.
+With these rules DeiT-S (12 encoders) and N_reuse = 4 yields every family
+plotted in Fig. 16 (strided SL 2 and 3, pyramid SL 2 and 3 with N_cont = 2,
+continuous) plus pyramid SL 4; strided SL 4 does not fit, as in the figure.
 """
 
 from __future__ import annotations
@@ -109,12 +109,12 @@ def check_encoders(encoders: list[int], n_encoders: int, spec: str) -> list[int]
     """Validate a set of reusing encoders against a model with ``n_encoders`` encoders."""
     if len(set(encoders)) != len(encoders):
         raise UserError(f"reuse pattern '{spec}' names an encoder twice")
-    for e in encoders:
-        if e < 2:
-            raise UserError(f"reuse pattern '{spec}' reuses attention in encoder {e}, but only encoders "
-                            f"2..{n_encoders} can reuse (encoder 1 has no earlier attention)")
-        if e > n_encoders:
-            raise UserError(f"reuse pattern '{spec}' needs encoder {e}, but the model has only {n_encoders} encoders")
+    if encoders and min(encoders) < 2:
+        raise UserError(f"reuse pattern '{spec}' reuses attention in encoder {min(encoders)}, but only encoders "
+                        f"2..{n_encoders} can reuse (encoder 1 has no earlier attention)")
+    if encoders and max(encoders) > n_encoders:
+        raise UserError(f"reuse pattern '{spec}' needs encoder {max(encoders)}, but the model has only "
+                        f"{n_encoders} encoders")
     return sorted(encoders)
 
 

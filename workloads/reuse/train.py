@@ -15,7 +15,8 @@ What is modelled
   teacher, the unmodified model, stands in for LV-ViT's offline annotator).
 * Step 3 search: every candidate pattern is applied to the baseline and trained
   on a seeded fraction (default 20%) of the training set; its final loss is the
-  objective evaluated on that subset after training (eval mode); the lowest wins.
+  objective evaluated on that subset (without augmentation, eval mode) after
+  training; the lowest wins.
 * Step 4: fine-tuning of the winner on the whole training set with the same
   objective, optionally inside :class:`~workloads.reuse.noise.CrossbarNoise`
   (variation-aware training).
@@ -51,10 +52,10 @@ from tqdm import tqdm
 
 from simulator.atomic import write_bytes, write_json
 from simulator.errors import UserError
-from workloads.reuse.data import fraction_subset, make_loader
+from workloads.reuse.data import DataBundle, fraction_subset, make_loader
 from workloads.reuse.noise import CrossbarNoise
 from workloads.reuse.patterns import Pattern
-from workloads.reuse.transform import apply_attention_reuse
+from workloads.reuse.transform import apply_attention_reuse, encoder_blocks
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,12 @@ class Outputs:
 
 
 def forward_outputs(model: nn.Module, x: torch.Tensor) -> Outputs:
-    """Logits plus the final LayerNorm's output (``model.norm``), captured by a hook."""
+    """Logits plus the final token features, captured by a hook: the output of the final LayerNorm
+    ``model.norm`` (pre-norm ViTs), else of the last encoder (post-LN BERT ends with its own norm)."""
     norm = getattr(model, "norm", None)
-    if not isinstance(norm, nn.LayerNorm):
-        raise UserError(f"{type(model).__name__} has no final LayerNorm 'norm' whose class token Eq. 3 compares")
+    source = norm if isinstance(norm, nn.LayerNorm) else encoder_blocks(model)[-1]
     captured: list[torch.Tensor] = []
-    handle = norm.register_forward_hook(lambda m, a, out: captured.append(out))
+    handle = source.register_forward_hook(lambda m, a, out: captured.append(out))
     try:
         logits = model(x)
     finally:
@@ -268,20 +269,23 @@ def pattern_slug(spec: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in spec).strip("-")
 
 
-def search_patterns(baseline: nn.Module, family: str, train_set, patterns: list[Pattern], cfg: TrainConfig,
+def search_patterns(baseline: nn.Module, family: str, data: DataBundle, patterns: list[Pattern], cfg: TrainConfig,
                     out_dir: str, fraction: float = 0.2, device: torch.device | str = "cpu") -> list[dict]:
-    """Step 3: partial training of every pattern; results sorted as given, each with its final loss.
+    """Step 3: partial training of every pattern; results in the order given, each with its final loss.
 
-    Results are also written to ``<out_dir>/search.json`` after every pattern.
+    Every pattern trains on the same seeded ``fraction`` of the (augmented) training set; its final
+    loss is the objective on the same examples without augmentation, so it is a deterministic
+    figure. Results are also written to ``<out_dir>/search.json`` after every pattern.
     """
-    subset = fraction_subset(train_set, fraction, seed=cfg.seed)
+    subset = fraction_subset(data.train, fraction, seed=cfg.seed)
+    subset_plain = fraction_subset(data.train_plain, fraction, seed=cfg.seed)
     distiller = Distiller(baseline, family)
     results = []
     for pattern in tqdm(patterns, desc="Step 3: pattern search", dynamic_ncols=True):
         student = apply_attention_reuse(baseline, list(pattern.encoders), seed=cfg.seed)
         ckpt = os.path.join(out_dir, "search", pattern_slug(pattern.spec) + ".pt")
         history = train(student, subset, cfg, distiller, ckpt, f"search {pattern.spec}", device=device)
-        final = mean_objective(student, subset, distiller, device=device)
+        final = mean_objective(student, subset_plain, distiller, device=device)
         results.append({"spec": pattern.spec, "family": pattern.family, "encoders": list(pattern.encoders),
                         "final_loss": final, "train_loss": history})
         write_json(os.path.join(out_dir, "search.json"), {"fraction": fraction, "config": asdict(cfg),
