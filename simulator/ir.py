@@ -272,8 +272,22 @@ def program_digest(program: Program) -> str:
 
 
 def dump_program(program: Program) -> str:
-    """Deterministic, compact JSON (None fields and defaults dropped)."""
-    return json.dumps(program.model_dump(mode="json", exclude_none=True, exclude_defaults=False), sort_keys=True, separators=(",", ":")) + "\n"
+    """Deterministic, compact JSON (None fields dropped). The solver's wall time is
+    left out: it is not a function of the inputs and goes to the sidecar
+    ``program.meta.json`` written by :func:`write_program`."""
+    data = program.model_dump(mode="json", exclude_none=True, exclude={"provenance": {"solver": {"wall_s"}}})
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def write_program(path: str, program: Program, extra_meta: dict | None = None) -> None:
+    """Write program.json (inputs-only, byte-deterministic) and program.meta.json (wall times)."""
+    import os
+
+    from simulator.atomic import write_json, write_text
+
+    write_text(path, dump_program(program))
+    meta = {"solver_wall_s": program.provenance.solver.wall_s, **(extra_meta or {})}
+    write_json(os.path.splitext(path)[0] + ".meta.json", meta)
 
 
 def load_program(path: str, known_units: set[str] | None = None) -> Program:

@@ -9,7 +9,7 @@ and to the DRAM core timing (``dram.t_rcd_cycles``, ``t_cl_cycles``,
 ``--set``-style override of the config.
 
     python studies/replay_sweep.py --out runs/study [--program runs/.../program.json]
-        [--flit-bits 32,64,128,256] [--dram-scale 0.5,1,2,4] [--mode block-reuse|full]
+        [--flit-bits 32,64,128,256] [--dram-scale 0.5,1,2] [--mode block-reuse|full]
 
 Writes ``sweep.csv`` (one row per point) and ``sweep.png`` (latency against
 link width, one line per DRAM timing) into ``--out``. Block-reuse mode is the
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--program", default=DEFAULT_PROGRAM)
     p.add_argument("--hw", default=DEFAULT_HW)
     p.add_argument("--flit-bits", default="32,64,128,256")
-    p.add_argument("--dram-scale", default="0.5,1,2,4")
+    p.add_argument("--dram-scale", default="0.5,1,2")
     p.add_argument("--mode", default="block-reuse", choices=["full", "block-reuse"])
     a = p.parse_args(argv)
     program = ensure_program(a.program)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from simulator.atomic import write_text
 from simulator.errors import UserError
 from simulator.hw import hw_digest
-from simulator.ir import dump_program, validate_program
+from simulator.ir import validate_program, write_program
 from workloads.schema import load_workload
 
 from scheduler.allspark import summary as summ
@@ -35,9 +34,10 @@ def solve(args, hw) -> None:
                         f"{expected}; an op of the workload is not lowered")
     validate_program(program, hw.unit_names())
     text = summ.summary_text(problem, sched, placements, detail=args.summary)
-    program.notes.update({"schedule_summary": text, "table_iv": summ.table_iv(problem, sched),
+    stored = summ.summary_text(problem, sched, placements, detail=args.summary, include_wall=False)
+    program.notes.update({"schedule_summary": stored, "table_iv": summ.table_iv(problem, sched),
                           "table_v": summ.table_v(problem, sched)})
-    write_text(args.out, dump_program(program))
+    write_program(args.out, program)
     print(text)
     print(f"program: {args.out} ({program.instruction_count()} instructions, "
           f"{program.instruction_count(expanded=True)} expanded; predicted {program.predicted_cycles} cycles = "

@@ -122,24 +122,27 @@ def table_v(problem: Problem, sched: Schedule) -> str:
     return "\n".join(lines)
 
 
-def solver_line(sched: Schedule, hz: float) -> str:
+def solver_line(sched: Schedule, hz: float, include_wall: bool = True) -> str:
+    """One line on the solve; ``include_wall=False`` for text stored in program.json (inputs-only)."""
     s = sched.solver
     obj = s.get("objective")
     ms = f" = {obj / hz * 1e3:.3f} ms" if obj is not None else ""
     bound = s.get("best_bound")
     gap = s.get("gap")
     wall = s.get("wall_s")
-    return (f"solver: {s.get('status')}  objective {obj:.0f} cycles{ms}  bound {bound:.0f}  gap {gap:.2%}  "
-            f"wall {wall:.3f} s" if obj is not None and bound is not None and gap is not None and wall is not None
-            else f"solver: {s.get('status')}")
+    if obj is None or bound is None or gap is None:
+        return f"solver: {s.get('status')}"
+    line = f"solver: {s.get('status')}  objective {obj:.0f} cycles{ms}  bound {bound:.0f}  gap {gap:.2%}"
+    return line + (f"  wall {wall:.3f} s" if include_wall and wall is not None else "")
 
 
-def summary_text(problem: Problem, sched: Schedule, placements: dict | None = None, detail: bool = False) -> str:
+def summary_text(problem: Problem, sched: Schedule, placements: dict | None = None, detail: bool = False,
+                 include_wall: bool = True) -> str:
     hz = problem.hw.clock_hz
     util = utilisation(problem, sched)
     parts = [f"method {sched.method}, batch {problem.batch}, {problem.hw.name} "
              f"({problem.hw.mesh.rows}x{problem.hw.mesh.cols} nodes, {mib(problem.capacity_bytes)} MiB each)",
-             solver_line(sched, hz), table_iv(problem, sched), table_v(problem, sched),
+             solver_line(sched, hz, include_wall), table_iv(problem, sched), table_v(problem, sched),
              "node utilisation (Eq. 21): " + ", ".join(f"stage {s} {u:.1%}" for s, u in util.items())
              + f", all {overall_utilisation(problem, sched):.1%}"]
     if placements:

@@ -15,11 +15,11 @@ from scheduler.crossbar.baselines import baseline_model_macs, build_mapping
 from scheduler.crossbar.lower import lower
 from scheduler.crossbar.mapping import map_model
 from scheduler.crossbar.patterns import default_spec, encoders_of, parse_spec
-from simulator.atomic import write_json, write_text
+from simulator.atomic import write_json
 from simulator.errors import UserError
 from simulator.hw.crossbar import CrossbarChipConfig
 from simulator.hw.loader import hw_digest
-from simulator.ir import Program, dump_program
+from simulator.ir import Program, write_program
 from workloads.schema import WorkloadGraph, load_workload
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def build_program(wl: WorkloadGraph, hw: CrossbarChipConfig, method: str = "trex
 def solve(args, hw: CrossbarChipConfig) -> None:
     wl = load_workload(args.workload)
     prog = build_program(wl, hw, args.method, args.batch)
-    write_text(args.out, dump_program(prog))
+    write_program(args.out, prog)
     ms = prog.predicted_cycles * 1e3 / hw.clock_hz
     tiles = len([u for u in prog.units() if u.startswith("tile[")])
     print(f"crossbar mapping of {wl.model} on {hw.name} ({prog.provenance.method}): {tiles} tiles, "

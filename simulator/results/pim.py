@@ -65,7 +65,7 @@ class NodeUtilisation(_Strict):
 
 
 class Busy(_Strict):
-    busy_cycles: int = Field(ge=0, description="Cycles the unit was busy (unit: cycles).")
+    busy_cycles: int = Field(ge=0, description="Cycles an instruction occupied the unit; a SEND until delivery, a RECV while it waits for its message (unit: cycles).")
     busy_fraction: float = Field(ge=0, le=1, description="busy_cycles / latency (unit: fraction).")
 
 
