@@ -33,7 +33,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 SET='a.b=x ...'"
-	@echo "             TARGET_DELAY_MS=7 REUSE=strided:sl=2,start=5,n=5 PROGRAM=runs/.../program.json"
+	@echo "             TARGET_DELAY_MS=7 REUSE=strided:sl=2,start=3,n=5 PROGRAM=runs/.../program.json"
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
