@@ -43,6 +43,8 @@ def _speed(hw, mode: str) -> dict:
         "wall_s": round(r.wall_s, 3),
         "simpy_events": r.simpy_events,
         "events_per_s": round(r.simpy_events / r.wall_s),
+        "packets_injected": r.packets_injected,
+        "packets_per_s": round(r.packets_injected / r.wall_s),
         "flit_hops": r.flit_hops,
         "flit_hops_per_s": round(r.flit_hops / r.wall_s),
         "simulated_cycles": r.simulated_cycles,
@@ -69,7 +71,7 @@ def main(out_dir: str) -> dict:
     for r in rows:
         print(
             f"  {r['mode']:8s} wall {r['wall_s']:7.2f} s  events {r['simpy_events']:8d}  {r['events_per_s']:8d} ev/s  "
-            f"{r['flit_hops_per_s']:9d} flit-hops/s  {r['cycles_per_wall_s']:7d} cycles/s  latency {r['avg_latency_cycles']:.2f}"
+            f"{r['packets_per_s']:7d} packets/s  {r['flit_hops_per_s']:9d} flit-hops/s  {r['cycles_per_wall_s']:7d} cycles/s  latency {r['avg_latency_cycles']:.2f}"
         )
     print(f"  transfer level is {summary['speedup_transfer_over_flit']}x faster; latency differs by {summary['latency_difference_pct']} %")
     write_json(os.path.join(out_dir, "noc.json"), summary)

@@ -83,6 +83,7 @@ class SynthResult:
     saturated: bool
     simulated_cycles: int
     simpy_events: int
+    packets_injected: int
     flit_hops: int
     wall_s: float
 
@@ -264,7 +265,7 @@ def run_synthetic(
         avg_latency_cycles=round(avg, 4) if delivered else avg, zero_load_latency_cycles=round(zl, 4),
         packets_measured=measured, packets_delivered=delivered, saturated=saturated,
         simulated_cycles=int(state["last_delivery"]), simpy_events=net.model_events,
-        flit_hops=net.stats_dict()["flit_hops"], wall_s=wall,
+        packets_injected=net.stats.packets_sent, flit_hops=net.stats_dict()["flit_hops"], wall_s=wall,
     )
 
 

@@ -14,7 +14,7 @@ from scheduler.crossbar.algorithm1 import delay_model, smallest_n_reuse
 from scheduler.crossbar.baselines import baseline_model_macs, build_mapping
 from scheduler.crossbar.lower import lower
 from scheduler.crossbar.mapping import map_model
-from scheduler.crossbar.patterns import default_spec, encoders_of, parse_spec
+from scheduler.crossbar.patterns import default_spec, encoders_of, split_spec
 from simulator.atomic import write_json
 from simulator.errors import UserError
 from simulator.hw.crossbar import CrossbarChipConfig
@@ -56,7 +56,7 @@ def plan_reuse(wl: WorkloadGraph, hw: CrossbarChipConfig, target_ms: float, patt
     n_enc = model.n_encoders
     spec = None
     if pattern:
-        family, params = parse_spec(pattern)
+        family, params = split_spec(pattern, partial=True)
         if family == "list" or ("n" in params and "start" in params):
             if len(encoders_of(pattern, n_enc)) != n:
                 raise UserError(f"pattern '{pattern}' reuses {len(encoders_of(pattern, n_enc))} encoders, "

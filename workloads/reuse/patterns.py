@@ -67,7 +67,25 @@ def pyramid_encoders(ncont: int, sl: int, start: int, n: int) -> list[int]:
     return encoders
 
 
-def _parse_params(family: str, body: str, spec: str) -> dict[str, int]:
+def split_spec(spec: str, partial: bool = False) -> tuple[str, dict[str, int]]:
+    """'strided:sl=2,start=5,n=4' -> ('strided', {'sl': 2, 'start': 5, 'n': 4}).
+
+    With ``partial=True`` parameters may be missing (Algorithm 1 chooses start
+    and n for a given family); unknown families and parameters are always errors.
+    A ``list`` spec returns its encoders as {'e0': .., 'e1': ..}.
+    """
+    family, _, body = spec.strip().partition(":")
+    family = family.strip().lower()
+    if family not in FAMILIES:
+        raise UserError(f"reuse pattern '{spec}' has unknown family '{family}' (expected one of "
+                        f"strided, continuous, pyramid, list, none)")
+    if family == "none":
+        return family, {}
+    if family == "list":
+        try:
+            return family, {f"e{i}": int(t) for i, t in enumerate(t for t in body.split(",") if t.strip())}
+        except ValueError:
+            raise UserError(f"reuse pattern '{spec}': a list pattern is comma-separated encoder numbers") from None
     params: dict[str, int] = {}
     for item in filter(None, (p.strip() for p in body.split(","))):
         key, sep, value = item.partition("=")
@@ -82,10 +100,10 @@ def _parse_params(family: str, body: str, spec: str) -> dict[str, int]:
         except ValueError:
             raise UserError(f"reuse pattern '{spec}': {key} must be an integer, got '{value.strip()}'") from None
     missing = [k for k in _PARAMS[family] if k not in params]
-    if missing:
+    if missing and not partial:
         raise UserError(f"reuse pattern '{spec}' lacks {', '.join(missing)} (a {family} pattern needs "
                         f"{', '.join(_PARAMS[family])})")
-    return params
+    return family, params
 
 
 def _family_encoders(family: str, p: dict[str, int], spec: str) -> list[int]:
@@ -120,23 +138,15 @@ def check_encoders(encoders: list[int], n_encoders: int, spec: str) -> list[int]
 
 def parse_spec(spec: str, n_encoders: int) -> list[int]:
     """A pattern spec -> sorted 1-based reusing encoders; UserError (one sentence) if invalid."""
-    text = spec.strip()
-    family, _, body = text.partition(":")
-    family = family.strip().lower()
-    if family not in FAMILIES:
-        raise UserError(f"reuse pattern '{spec}' has unknown family '{family}' (expected one of "
-                        f"strided, continuous, pyramid, list, none)")
+    family, params = split_spec(spec)
     if family == "none":
         return []
     if family == "list":
-        try:
-            encoders = [int(t) for t in body.split(",") if t.strip()]
-        except ValueError:
-            raise UserError(f"reuse pattern '{spec}': a list pattern is comma-separated encoder numbers") from None
+        encoders = [params[k] for k in sorted(params, key=lambda k: int(k[1:]))]
         if not encoders:
             raise UserError(f"reuse pattern '{spec}' lists no encoders")
     else:
-        encoders = _family_encoders(family, _parse_params(family, body, spec), spec)
+        encoders = _family_encoders(family, params, spec)
     return check_encoders(encoders, n_encoders, spec)
 
 
