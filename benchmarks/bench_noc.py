@@ -20,7 +20,6 @@ target is |difference| <= 5 % below 70 % of saturation.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

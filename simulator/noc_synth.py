@@ -20,10 +20,11 @@ Modelled
   included) to its tail flit arriving in the destination network interface.
 * Windows: ``--warmup-cycles`` of warm-up (default a quarter of ``--cycles``,
   at least 1000), then ``--cycles`` of measurement: the packets created in it
-  are the measured ones. Injection goes on while they drain; a run whose
-  measured packets are not all delivered within ``--cycles`` more cycles, or
-  whose accepted throughput falls below 95 % of the offered load, is
-  SATURATED.
+  are the measured ones. Injection goes on while they drain; a run is
+  SATURATED if its measured packets are not all delivered within ``--cycles``
+  more cycles, if its accepted throughput falls below 95 % of the offered
+  load, or if its average latency exceeds 3x the zero-load latency (past the
+  knee of the latency-load curve, where source queues grow over the window).
 * Accepted throughput: flits of packets delivered inside the measurement
   window, per injecting node per cycle (equal to the offered load below
   saturation).
@@ -45,7 +46,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import math
 import os
 import time
@@ -58,10 +58,10 @@ from simulator.errors import UserError
 from simulator.hw import load_hw
 from simulator.hw.pim import PimMeshConfig
 
-log = logging.getLogger(__name__)
 
 TRAFFIC_PATTERNS = ("uniform", "transpose", "bitcomp", "neighbor", "hotspot")
 SATURATION_ACCEPTED_FRACTION = 0.95  # accepted / offered below this: the network no longer keeps up
+SATURATION_LATENCY_FACTOR = 3.0  # average latency above 3x zero-load: past the knee (a common NoC convention)
 DEFAULT_HOTSPOT_FRACTION = 0.1
 
 
@@ -254,11 +254,15 @@ def run_synthetic(
     measured, delivered = state["measured"], state["delivered"]
     offered = measured * packet_flits / (injecting * cycles)
     accepted = state["accepted_flits"] / (injecting * cycles)
-    saturated = delivered < measured or accepted < SATURATION_ACCEPTED_FRACTION * offered
     avg = state["latency_sum"] / delivered if delivered else math.inf
     # zero-load latency of the measured packets: the closed form averaged over their hop counts
     hops = [abs(s // k - d // k) + abs(s % k - d % k) for t, s, d in packets if warm <= t < end_measure]
     zl = sum(noc_zero_load_cycles(hw, nbytes, h) for h in hops) / len(hops) if hops else 0.0
+    saturated = (
+        delivered < measured
+        or accepted < SATURATION_ACCEPTED_FRACTION * offered
+        or avg > SATURATION_LATENCY_FACTOR * zl
+    )
     return SynthResult(
         k=k, traffic=traffic, mode=mode, rate_flits_per_node_cycle=rate, packet_flits=packet_flits,
         offered_flits_per_node_cycle=round(offered, 6), accepted_flits_per_node_cycle=round(accepted, 6),
