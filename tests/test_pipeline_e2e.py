@@ -34,7 +34,7 @@ def test_pim_run_writes_every_artefact(pim_run):
     for name in ("workload.json", "program.json", "result.json", "meta.json", "report.md"):
         assert (pim_run / name).is_file(), name
     result = json.loads((pim_run / "result.json").read_text())
-    assert result["latency_cycles"] > 0
+    assert result["latency"]["cycles"] > 0 and result["invariants_checked"]
     assert any(p.suffix == ".png" for p in pim_run.iterdir())
 
 
@@ -47,7 +47,8 @@ def test_pim_rerun_is_byte_identical(pim_run, tmp_path):
 def test_crossbar_run(tmp_path):
     _pipeline("sim", "--model", "vit-tiny-digits", "--img", "8", "--hw", "fefet-64", "--out", str(tmp_path))
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["delay_ms"] > 0 and result["energy_mj"] > 0
+    assert result["totals"]["delay_ms"] > 0 and result["totals"]["energy_mj"] > 0
+    assert result["des_matches_closed_form"]
     assert (tmp_path / "report.md").is_file()
 
 
@@ -58,8 +59,8 @@ def test_replay_on_another_config(pim_run, tmp_path):
         cwd=REPO, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stderr
-    slow = json.loads((tmp_path / "result.json").read_text())["latency_cycles"]
-    fast = json.loads((pim_run / "result.json").read_text())["latency_cycles"]
+    slow = json.loads((tmp_path / "result.json").read_text())["latency"]["cycles"]
+    fast = json.loads((pim_run / "result.json").read_text())["latency"]["cycles"]
     assert slow > fast  # half the link width cannot be faster
 
 
