@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], help="hardware override key.path=value")
     r.add_argument("--trace", action="store_true", help="also write a Chrome/Perfetto trace.json")
     r.add_argument("--mode", default="full", choices=["full", "block-reuse"], help="simulate every block, or reuse the timing of identical blocks")
-    r.add_argument("--network", default="transfer", choices=["transfer", "flit"], help="NoC granularity")
+    r.add_argument("--network", default="worm", choices=["worm", "transfer", "flit"],
+                   help="NoC granularity: worm = one worm per transfer (default), transfer = per packet, flit = per flit")
     n = sub.add_parser("noc", help="synthetic-traffic NoC measurement")
     n.add_argument("--k", type=int, default=16, help="mesh side")
     n.add_argument("--traffic", default="uniform", choices=["uniform", "transpose", "bitcomp", "neighbor", "hotspot"])

@@ -37,7 +37,7 @@ HW_FILE = "hw.yaml"
 
 
 def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None = None, *, mode: str = "full",
-                   network_mode: str = "transfer", trace: bool = False):
+                   network_mode: str = "worm", trace: bool = False):
     """Load and validate the inputs, run the matching engine; returns (hw, result, meta, trace events)."""
     hw = load_hw(hw_name, overrides)
     program = load_program(program_path, known_units=_known_units(hw))
@@ -62,7 +62,7 @@ def run_command(args) -> None:
     out = args.out
     hw, result, meta, events = simulate_files(
         args.program, args.hw, args.set, mode=getattr(args, "mode", "full"),
-        network_mode=getattr(args, "network", "transfer"), trace=bool(getattr(args, "trace", False)),
+        network_mode=getattr(args, "network", "worm"), trace=bool(getattr(args, "trace", False)),
     )
     write_text(os.path.join(out, HW_FILE), dump_resolved(hw))
     write_json(os.path.join(out, RESULT_FILE), result)

@@ -26,7 +26,7 @@ def contended(repeat: int = 3):
 
 
 def test_contention_is_measured_and_attributed():
-    result, _, _ = run(contended(1))
+    result, _, _ = run(contended(1), network_mode="transfer")  # the per-packet model: the shared link delays one worm
     pred = result["prediction"]
     assert pred["simulated_cycles"] > pred["contention_free_cycles"]
     assert pred["contention_cycles"] == pred["simulated_cycles"] - pred["contention_free_cycles"]

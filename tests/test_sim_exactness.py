@@ -121,7 +121,7 @@ def test_segments_run_one_after_another():
     assert [s["total_cycles"] for s in result["segments"]] == [g1, 2 * g2]
 
 
-@pytest.mark.parametrize("network_mode", ["transfer", "flit"])
+@pytest.mark.parametrize("network_mode", ["worm", "transfer", "flit"])
 def test_both_network_granularities_give_the_closed_form_at_zero_load(network_mode):
     g = cm.gemm_cycles(HW, 8, 16, 16)
     lat = cm.noc_zero_load_cycles(HW, 300, 3)

@@ -13,6 +13,16 @@ NI. Two models of the same router sit behind it:
   cannot leave a router faster than the next router drains its buffer (one-hop
   credit back-pressure). It agrees with the flit model within about 1 % on
   average packet latency below 70 % of saturation (``benchmarks/bench_noc.py``).
+* ``mode="worm"`` (transfer granularity, the default for whole-model runs):
+  the same per-packet machinery, but a transfer travels as ONE worm of all its
+  F flits instead of packets of at most ``packet_max_flits``. At zero load
+  this is exactly the same latency (the packets of a transfer follow back to
+  back with no header flits, so F flits in one worm arrive at the same cycle);
+  under contention other traffic interleaves with a transfer only at transfer
+  boundaries instead of packet boundaries. It costs one event per transfer
+  per router, which is what makes a whole Swin-B inference (millions of
+  packets of weight-sharing traffic) simulate in seconds; its difference
+  from ``transfer`` on a real program is measured in benchmarks/bench_sim.py.
 * ``mode="flit"`` (:mod:`simulator.engine.noc_flit`): a cycle-by-cycle model of
   every flit: input buffers per VC, credit-based flow control, atomic VC
   allocation, round-robin winner-take-all switch allocation, one flit per
@@ -276,7 +286,7 @@ class MeshNetwork:
     same router and link parameters (synthetic traffic on a k x k mesh).
     """
 
-    MODES = ("transfer", "flit")
+    MODES = ("worm", "transfer", "flit")
 
     def __init__(
         self,
@@ -293,7 +303,7 @@ class MeshNetwork:
         self.mode = mode
         self.geometry = MeshGeometry(rows or hw.mesh.rows, cols or hw.mesh.cols)
         self.stats = NocStats(self.geometry, hw.noc.flit_bits, hw.noc.energy_pj_per_bit_hop)
-        if mode == "transfer":
+        if mode in ("transfer", "worm"):
             from simulator.engine.noc_transfer import TransferLevelModel
 
             self._model = TransferLevelModel(env, hw.noc, self.geometry, self.stats)
@@ -302,7 +312,8 @@ class MeshNetwork:
 
             self._model = FlitLevelModel(env, hw.noc, self.geometry, self.stats)
         self._flit_bits = hw.noc.flit_bits
-        self._packet_max_flits = hw.noc.packet_max_flits
+        # worm: one packet per transfer (no header flits, so the zero-load latency is unchanged)
+        self._packet_max_flits = None if mode == "worm" else hw.noc.packet_max_flits
 
     def send(
         self, src: tuple[int, int], dst: tuple[int, int], nbytes: int, category: str = "fmap_transfer"
@@ -312,7 +323,10 @@ class MeshNetwork:
         s, d = g.node(src), g.node(dst)
         if nbytes < 0:
             raise ValueError(f"a transfer cannot carry {nbytes} bytes")
-        packets = split_packets(self._flit_bits, self._packet_max_flits, nbytes)
+        if self._packet_max_flits is None:
+            packets = [(max(1, -(-8 * nbytes // self._flit_bits)), nbytes)]
+        else:
+            packets = split_packets(self._flit_bits, self._packet_max_flits, nbytes)
         transfer = Transfer(len(packets), nbytes, category, self.env.now)
         event = transfer.event = DeliveryEvent(self.env, transfer)
         st = self.stats

@@ -156,7 +156,7 @@ def simulate(
     hw: PimMeshConfig,
     *,
     mode: str = "full",
-    network_mode: str = "transfer",
+    network_mode: str = "worm",
     trace: bool = False,
     progress: bool = True,
     program_digest: str | None = None,
