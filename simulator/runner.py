@@ -124,8 +124,8 @@ def file_digest(path: str) -> str:
 
 
 def _known_units(hw) -> set[str] | None:
-    names = getattr(hw, "unit_names", None)
-    return set(names()) if callable(names) else None
+    """Unit names the config has; None when it admits any (crossbar chips size themselves to the mapping)."""
+    return hw.unit_names()
 
 
 def _versions() -> dict[str, str]:
