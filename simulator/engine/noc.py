@@ -260,6 +260,19 @@ class Transfer:
         self.category = category
         self.sent_at = sent_at
 
+    def packet_delivered(self, at: int, now: int) -> bool:
+        """A packet's last byte is in the destination NI at cycle ``at`` (known at ``now``).
+
+        When it was the transfer's last packet, schedule the completion event for the
+        latest arrival and return True (the caller counts one SimPy event)."""
+        if at > self.done_at:
+            self.done_at = at
+        self.remaining -= 1
+        if self.remaining:
+            return False
+        self.event.succeed_at(self.done_at - now)
+        return True
+
 
 class DeliveryEvent(simpy.Event):
     """A transfer's completion event, triggered for a cycle in the future once that cycle is known.

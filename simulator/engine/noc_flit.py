@@ -368,9 +368,5 @@ class FlitLevelModel:
             self.in_sent[s] = k + 1
 
     def _delivered(self, transfer: Transfer, at: int, now: int) -> None:
-        if at > transfer.done_at:
-            transfer.done_at = at
-        transfer.remaining -= 1
-        if transfer.remaining == 0:
-            transfer.event.succeed_at(transfer.done_at - now)
+        if transfer.packet_delivered(at, now):
             self.events += 1

@@ -307,13 +307,7 @@ class TransferLevelModel:
         else:
             S[0] = own
         if last:
-            transfer = pkt.transfer
-            at = S[i] + arrive[i]
-            if at > transfer.done_at:
-                transfer.done_at = at
-            transfer.remaining -= 1
-            if transfer.remaining == 0:
-                transfer.event.succeed_at(transfer.done_at - now)
+            if pkt.transfer.packet_delivered(S[i] + arrive[i], now):
                 self.events += 1
         else:
             pkt.i = i + 1
