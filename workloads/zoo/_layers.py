@@ -82,3 +82,21 @@ def value_buffer(values: list[float] | list[list[float]]) -> torch.Tensor:
 def count_params(model: nn.Module) -> int:
     """Number of parameters of ``model`` (works on the meta device)."""
     return sum(p.numel() for p in model.parameters())
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patch embedding: conv (kernel = stride = patch) and LayerNorm.
+
+    Returns the tokens (B, h*w, C) and the token grid h, w. PVT v1 uses it for every
+    stage's embedding, Focal for its stem and (as ``ConvPatchMerging``) between stages.
+    """
+
+    def __init__(self, patch: int, in_chans: int, embed_dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch, stride=patch)
+        self.norm = nn.LayerNorm(embed_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+        x = self.proj(x)
+        h, w = x.shape[-2:]
+        return self.norm(x.flatten(2).transpose(1, 2)), h, w

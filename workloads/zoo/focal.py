@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workloads.registry import BlockInfo, register_workload
-from workloads.zoo._layers import Mlp, attention_core, index_buffer, padded, value_buffer
+from workloads.zoo._layers import Mlp, PatchEmbed, attention_core, index_buffer, padded, value_buffer
 
 WINDOW = 7
 EXPAND = 3
@@ -208,18 +208,6 @@ class FocalTransformerBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class PatchEmbed(nn.Module):
-    """Non-overlapping conv embedding + LayerNorm (the stem, patch 4)."""
-
-    def __init__(self, patch: int, in_chans: int, embed_dim: int):
-        super().__init__()
-        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch, stride=patch)
-        self.norm = nn.LayerNorm(embed_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.proj(x).flatten(2).transpose(1, 2))
-
-
 class ConvPatchMerging(PatchEmbed):
     """Down-sampling between stages: the reference's ``PatchEmbed`` with patch 2 (2x2/2 conv, C -> 2C)."""
 
@@ -238,7 +226,7 @@ class BasicLayer(nn.Module):
         for block in self.blocks:
             x = block(x)
         if self.downsample is not None:
-            x = self.downsample(x.transpose(1, 2).reshape(x.shape[0], -1, *self.resolution))
+            x, _, _ = self.downsample(x.transpose(1, 2).reshape(x.shape[0], -1, *self.resolution))
         return x
 
 
@@ -261,7 +249,7 @@ class FocalTransformer(nn.Module):
         self.head = nn.Linear(self.dims[-1], num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(x)
+        x, _, _ = self.patch_embed(x)
         for layer in self.layers:
             x = layer(x)
         return self.head(self.norm(x).mean(dim=1))

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workloads.registry import BlockInfo, register_workload
-from workloads.zoo._layers import Mlp, attention_core, merge_heads, split_heads
+from workloads.zoo._layers import Mlp, PatchEmbed, attention_core, merge_heads, split_heads
 
 BlockNorm = partial(nn.LayerNorm, eps=1e-6)
 
@@ -75,20 +75,6 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
         x = x + self.attn(self.norm1(x), h, w)
         return x + self.mlp(self.norm2(x))
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping patch embedding: conv (kernel = stride = patch) and LayerNorm."""
-
-    def __init__(self, patch: int, in_chans: int, embed_dim: int):
-        super().__init__()
-        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch, stride=patch)
-        self.norm = nn.LayerNorm(embed_dim)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        x = self.proj(x)
-        h, w = x.shape[-2:]
-        return self.norm(x.flatten(2).transpose(1, 2)), h, w
 
 
 class PyramidVisionTransformer(nn.Module):
