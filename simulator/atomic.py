@@ -1,4 +1,4 @@
-"""Write files into runs/ without ever damaging what is already there.
+"""Write files into runs/ without ever damaging what is already there, and read them back.
 
 Every output is written to a temporary file in the same folder and renamed
 into place (rename is atomic on POSIX), so an interrupted or failed command
@@ -43,3 +43,16 @@ def write_bytes(path: str, data: bytes) -> None:
 def write_json(path: str, obj: Any) -> None:
     """Deterministic JSON (sorted keys, fixed indent, trailing newline)."""
     write_text(path, json.dumps(obj, sort_keys=True, indent=1) + "\n")
+
+
+def read_json(path: str, what: str) -> Any:
+    """Parse a JSON file; a missing or corrupt file is a UserError naming ``what`` (e.g. 'program file')."""
+    from simulator.errors import UserError
+
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise UserError(f"{what} {path!r} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{what} {path!r} is not valid JSON ({e})") from None

@@ -292,13 +292,9 @@ def write_program(path: str, program: Program, extra_meta: dict | None = None) -
 
 def load_program(path: str, known_units: set[str] | None = None) -> Program:
     """Read, schema-validate and structurally validate a program.json."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise UserError(f"program file {path!r} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"program file {path!r} is not valid JSON ({e})") from None
+    from simulator.atomic import read_json
+
+    data = read_json(path, "program file")
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         got = data.get("schema_version") if isinstance(data, dict) else None
         raise UserError(f"program file {path!r} has schema_version {got!r}, expected {SCHEMA_VERSION}")

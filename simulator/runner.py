@@ -15,7 +15,6 @@ match the hardware config is refused with one sentence.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import platform
@@ -23,7 +22,7 @@ import sys
 import time
 from importlib import metadata
 
-from simulator.atomic import write_json, write_text
+from simulator.atomic import read_json, write_json, write_text
 from simulator.errors import UserError
 from simulator.hw.loader import dump_resolved, hw_digest, load_hw
 from simulator.ir import load_program
@@ -89,13 +88,9 @@ def run_command(args) -> None:
 
 def report_command(args) -> None:
     path = os.path.join(args.run, RESULT_FILE)
-    try:
-        with open(path) as f:
-            result = json.load(f)
-    except FileNotFoundError:
-        raise UserError(f"run folder {args.run!r} has no {RESULT_FILE}") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path!r} is not valid JSON ({e})") from None
+    if not os.path.isfile(path):
+        raise UserError(f"run folder {args.run!r} has no {RESULT_FILE}")
+    result = read_json(path, "result file")
     _render(result, args.run)
     log.info("report written to %s", os.path.join(args.run, "report.md"))
 

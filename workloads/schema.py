@@ -174,13 +174,11 @@ def load_workload(path: str) -> WorkloadGraph:
     """Read and validate a workload.json; raises vitsim errors with one clear sentence."""
     from simulator.errors import UserError  # torch-free, pydantic-only module
 
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise UserError(f"workload file {path!r} does not exist") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"workload file {path!r} is not valid JSON (line {e.lineno}: {e.msg})") from None
+    from simulator.atomic import read_json
+
+    data = read_json(path, "workload file")
+    if not isinstance(data, dict):
+        raise UserError(f"workload file {path!r} must hold a JSON object")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise UserError(
             f"workload file {path!r} has schema_version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}"

@@ -295,12 +295,17 @@ def lower_program(wl: WorkloadGraph, problem: Problem, sched: Schedule, hw_name:
     segments: list[Segment] = []
     placements: dict[str, Placement] = {}
     macs = 0
-    pre_specs = _flat_specs(wl.pre_ops)
-    if pre_specs:
-        sb = SegmentBuilder("pre", None)
-        lower_data_parallel(sb, hw, pre_specs, batch)
-        segments.append(sb.segment())
-        macs += sb.macs
+    def data_parallel_segment(name: str, ops) -> None:
+        """Stem / head: no branches, spread data-parallel over every node."""
+        nonlocal macs
+        specs = _flat_specs(ops)
+        if specs:
+            sb = SegmentBuilder(name, None)
+            lower_data_parallel(sb, hw, specs, batch)
+            segments.append(sb.segment())
+            macs += sb.macs
+
+    data_parallel_segment("pre", wl.pre_ops)
     kinds_by_stage: dict[int, list[int]] = defaultdict(list)
     for ki, kp in enumerate(problem.kinds):
         kinds_by_stage[kp.kind.stage].append(ki)
@@ -336,12 +341,7 @@ def lower_program(wl: WorkloadGraph, problem: Problem, sched: Schedule, hw_name:
         sb.hint_cycles = t
         segments.append(sb.segment())
         macs += sb.macs * repeat
-    post_specs = _flat_specs(wl.post_ops)
-    if post_specs:
-        sb = SegmentBuilder("post", None)
-        lower_data_parallel(sb, hw, post_specs, batch)
-        segments.append(sb.segment())
-        macs += sb.macs
+    data_parallel_segment("post", wl.post_ops)
     solver = sched.solver
     program = Program(
         kind="pim_mesh",
