@@ -28,14 +28,19 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim trace schedule replay noc study trex-demo test test-all bench clean clean-runs
+.PHONY: FORCE help venv sim trace schedule replay noc study trex-demo test test-all bench clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 SET='a.b=x ...'"
 	@echo "             TARGET_DELAY_MS=7 REUSE=strided:sl=2,start=3,n=5 PROGRAM=runs/.../program.json"
 
-$(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
+# The stamp holds a sha256 of the requirement files (tools/venv_stamp.py), not a timestamp:
+# reinstall only when their contents changed, so a fresh clone beside an existing venv does not.
+ifneq ($(shell $(PYTHON) tools/venv_stamp.py check $(STAMP)),ok)
+$(STAMP): FORCE
+endif
+$(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing pinned requirements into $(VENV) (torch/torchvision from the wheels on disk; about a minute and a half)"
 	@{ $(PY) -m pip install --upgrade pip && \
@@ -43,7 +48,9 @@ $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	   $(PY) -m pip install --no-deps --no-build-isolation -e . ; } > $(VENV)/install.log 2>&1 \
 	  || { tail -n 30 $(VENV)/install.log; echo "error: installation into $(VENV) failed (full log: $(VENV)/install.log)"; exit 1; }
 	@$(PY) -c "import torch, timm, simpy, ortools, networkx, pydantic, pytest" || { echo "error: installation into $(VENV) is incomplete"; exit 1; }
-	@touch $(STAMP)
+	@$(PYTHON) tools/venv_stamp.py write $(STAMP)
+
+FORCE:
 
 venv: $(STAMP) ## Create .venv and install the pinned requirements (other targets do this for you)
 

@@ -237,7 +237,7 @@ def run_synthetic(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=horizon, desc=f"noc {mode} {traffic} {rate:g}", unit="cycle", leave=False, mininterval=1.0)
+        bar = tqdm(total=horizon, desc=f"noc {mode} {traffic} {rate:g}", unit="cycle", leave=False, mininterval=1.0, disable=None)
 
         def monitor():
             step = max(1, horizon // 100)
@@ -291,7 +291,9 @@ def sweep(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(desc=f"sweep {mode} {traffic} k={k}", unit="run", leave=False)
+        # at most: every step up to max_rate (or one packet per node per cycle), then the bisections
+        steps = int(min(max_rate, packet_flits) / step + 1e-9)
+        bar = tqdm(total=steps + bisections, desc=f"sweep {mode} {traffic} k={k}", unit="run", leave=False, disable=None)
     ok_rate, sat_rate = 0.0, None
     i = 1
     while True:
@@ -321,6 +323,8 @@ def sweep(
             else:
                 ok_rate = mid
     if bar is not None:
+        bar.total = bar.n  # saturation came before the upper bound: end the bar at 100 %
+        bar.refresh()
         bar.close()
     results.sort(key=lambda r: r.rate_flits_per_node_cycle)
     return results, sat_rate

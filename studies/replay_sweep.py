@@ -138,14 +138,18 @@ def main(argv: list[str] | None = None) -> None:
     scales = _floats(a.dram_scale)
     rows = []
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
-    for scale in tqdm(scales, desc="dram timing", leave=False):
-        for fb in flits:
+    # one bar over every point, drawn only on a terminal (disable=None): a log file gets the log lines alone;
+    # log lines go through tqdm so they never break the bar
+    points = [(scale, fb) for scale in scales for fb in flits]
+    with logging_redirect_tqdm(), tqdm(points, desc="replay points", unit="point", leave=False, disable=None) as bar:
+        for scale, fb in bar:
             row = run_point(program, a.hw, overrides_for(base, fb, scale), a.mode)
             row["dram_scale"] = scale
             rows.append(row)
-            log.info("flit_bits=%d dram x%g: %d cycles (%.3f ms), contention %d cycles", fb, scale,
-                     row["latency_cycles"], row["latency_ms"], row["contention_cycles"])
+            log.info("flit_bits=%d dram x%g: %d cycles (%.3f ms), contention %d cycles, energy %.4g uJ", fb, scale,
+                     row["latency_cycles"], row["latency_ms"], row["contention_cycles"], row["energy_uj"])
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()

@@ -216,4 +216,4 @@ def _progress_bar(total: int, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="simulate", unit="block", leave=False, mininterval=1.0)
+    return tqdm(total=total, desc="simulate", unit="block", leave=False, mininterval=1.0, disable=None)  # None: off when not a tty
