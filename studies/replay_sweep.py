@@ -11,8 +11,9 @@ and to the DRAM core timing (``dram.t_rcd_cycles``, ``t_cl_cycles``,
     python studies/replay_sweep.py --out runs/study [--program runs/.../program.json]
         [--flit-bits 32,64,128,256] [--dram-scale 0.5,1,2] [--mode block-reuse|full]
 
-Writes ``sweep.csv`` (one row per point) and ``sweep.png`` (latency against
-link width, one line per DRAM timing) into ``--out``. Block-reuse mode is the
+Writes ``sweep.csv`` (one row per point; energy per inference = dynamic +
+static x simulated time, so a slower point costs more) and ``sweep.png``
+(latency against link width, one line per DRAM timing) into ``--out``. Block-reuse mode is the
 default: it gives the same cycles as full mode (tested) in a fraction of the
 time.
 """
@@ -43,7 +44,8 @@ DRAM_TIMINGS = ("t_rcd_cycles", "t_cl_cycles", "t_wr_cycles", "t_rp_cycles")
 COLUMNS = [
     "flit_bits", "dram_scale", "t_rcd_cycles", "t_cl_cycles", "t_wr_cycles", "t_rp_cycles", "latency_cycles",
     "latency_ms", "contention_free_cycles", "contention_cycles", "compute_cycles", "fmap_transfer_cycles",
-    "weight_share_cycles", "memory_cycles", "energy_uj", "noc_energy_uj", "dram_energy_uj", "wall_s",
+    "weight_share_cycles", "memory_cycles", "energy_uj", "static_energy_uj", "noc_energy_uj", "dram_energy_uj", "edp_j_s",
+    "wall_s",
 ]
 
 
@@ -74,7 +76,7 @@ def run_point(program: str, hw: str, sets: list[str], mode: str) -> dict:
     t0 = time.perf_counter()
     cfg, result, _meta, _events = simulate_files(program, hw, sets, mode=mode)
     lb = result["latency_breakdown"]["breakdown_cycles"]
-    en = result["energy"]["breakdown_pj"]
+    en = result["energy"]["by_component_pj"]  # dynamic + static per component
     return {
         "flit_bits": cfg.noc.flit_bits,
         **{name: getattr(cfg.dram, name) for name in DRAM_TIMINGS},
@@ -86,7 +88,9 @@ def run_point(program: str, hw: str, sets: list[str], mode: str) -> dict:
         "fmap_transfer_cycles": lb.get("fmap_transfer", 0),
         "weight_share_cycles": lb.get("weight_share", 0),
         "memory_cycles": lb.get("memory", 0),
-        "energy_uj": result["energy"]["total_pj"] * 1e-6,
+        "energy_uj": result["energy"]["per_inference_pj"] * 1e-6,
+        "static_energy_uj": result["energy"]["static_pj"] * 1e-6,
+        "edp_j_s": result["energy"]["edp_j_s"],
         "noc_energy_uj": en.get("noc", 0.0) * 1e-6,
         "dram_energy_uj": en.get("dram", 0.0) * 1e-6,
         "wall_s": round(time.perf_counter() - t0, 2),

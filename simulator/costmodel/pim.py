@@ -23,10 +23,18 @@ Modelled
 * NoC at zero load (XY routing, wormhole): NI inject, h+1 routers, h links,
   NI eject for the head flit; the tail follows F-1 cycles behind; the packets
   of one transfer follow back to back with no header flits.
+* Energy, dynamic: one constant per action (Accelergy's split): a MAC, a byte
+  through the SRAM buffer, an ACU element, a DRAM row activation, a bit read or
+  written at the bank, a flit-hop (``flit_bits`` x pJ/bit/hop). Static: the
+  leakage power of every unit of every node (PE MACs, SRAM bytes, ACU lanes,
+  router input-buffer bits) plus DRAM refresh (every row activated once per
+  ``refresh_window_ms``), drawn for the whole simulated time whether a unit is
+  busy or idle (no power gating): :func:`static_power_mw`.
 
 Abstracted away
 ---------------
-Refresh, bank-level parallelism inside one request, overlap of DRAM traffic
+Refresh as a timing event (it costs energy, not bank time), DRAM background
+(standby) power of the bank periphery, bank-level parallelism inside one request, overlap of DRAM traffic
 with PE compute inside one GEMM (the lowering serialises read -> compute ->
 write; double buffering is not modelled), SRAM bank conflicts, and values.
 """
@@ -113,12 +121,17 @@ def gemm_tiling(hw: PimMeshConfig, m: int, k: int, n: int) -> GemmTiling:
     return GemmTiling(tm, tn, tk, reads, writes, gemm_compute_cycles(hw, m, k, n))
 
 
-def gemm_energy_pj(hw: PimMeshConfig, m: int, k: int, n: int) -> dict[str, float]:
-    """PE MAC energy and SRAM buffer energy (each DRAM byte is written into and read out of the buffer once)."""
+def gemm_buffer_traffic_bytes(hw: PimMeshConfig, m: int, k: int, n: int) -> int:
+    """Bytes through the SRAM buffer for one GEMM: each DRAM byte is written into and read out of it once."""
     t = gemm_tiling(hw, m, k, n)
+    return 2 * (t.dram_read_bytes + t.dram_write_bytes)
+
+
+def gemm_energy_pj(hw: PimMeshConfig, m: int, k: int, n: int) -> dict[str, float]:
+    """PE MAC energy (``pe_mac``) and SRAM buffer energy (``sram_buffer``) of one GEMM."""
     return {
-        "pe": m * k * n * hw.pe_array.energy_pj_per_mac,
-        "sram": 2 * (t.dram_read_bytes + t.dram_write_bytes) * hw.buffers.energy_pj_per_byte,
+        "pe_mac": m * k * n * hw.pe_array.energy_pj_per_mac,
+        "sram_buffer": gemm_buffer_traffic_bytes(hw, m, k, n) * hw.buffers.energy_pj_per_byte,
     }
 
 
@@ -158,8 +171,47 @@ def dram_cycles(hw: PimMeshConfig, nbytes: int, write: bool) -> int:
     return cycles
 
 
+def dram_energy_parts(hw: PimMeshConfig, nbytes: int, write: bool) -> dict[str, float]:
+    """One request: ``dram_activate`` (rows touched x activate+precharge) and ``dram_read`` / ``dram_write`` (bits)."""
+    return {
+        "dram_activate": dram_rows(hw, nbytes) * hw.dram.activate_energy_pj,
+        ("dram_write" if write else "dram_read"): 8 * nbytes * hw.dram.energy_pj_per_bit,
+    }
+
+
 def dram_energy_pj(hw: PimMeshConfig, nbytes: int) -> float:
     return 8 * nbytes * hw.dram.energy_pj_per_bit + dram_rows(hw, nbytes) * hw.dram.activate_energy_pj
+
+
+def dram_refresh_power_mw(hw: PimMeshConfig) -> float:
+    """Refresh of one node's DRAM: every row activated + precharged once per ``refresh_window_ms``."""
+    rows = hw.dram.banks_per_node * (hw.dram.bank_capacity_bytes // hw.dram.row_bytes)
+    return rows * hw.dram.activate_energy_pj / (hw.dram.refresh_window_ms * 1e-3) * 1e-9  # pJ/s -> mW
+
+
+# --------------------------------------------------------------------------- static power
+
+ROUTER_PORTS = 5  # local + four mesh directions
+
+
+def static_power_mw(hw: PimMeshConfig) -> dict[str, float]:
+    """Static power of ONE node by component: leakage of each unit plus DRAM refresh (unit: mW)."""
+    pe, noc = hw.pe_array, hw.noc
+    router_bits = ROUTER_PORTS * noc.virtual_channels * noc.buffer_depth_flits * noc.flit_bits
+    return {
+        "static_pe": pe.rows * pe.cols * pe.macs_per_pe_per_cycle * pe.leakage_uw_per_mac * 1e-3,
+        "static_sram": hw.buffers.sram_bytes * hw.buffers.leakage_nw_per_byte * 1e-6,
+        "static_acu": hw.acu.lanes * hw.acu.leakage_uw_per_lane * 1e-3,
+        "static_noc": router_bits * noc.leakage_nw_per_buffer_bit * 1e-6,
+        "dram_refresh": dram_refresh_power_mw(hw),
+    }
+
+
+def static_energy_pj(hw: PimMeshConfig, cycles: int) -> dict[str, float]:
+    """Static energy of the whole mesh over ``cycles`` of the logic clock, by component (unit: pJ)."""
+    seconds = cycles / hw.clock_hz
+    nodes = hw.mesh.rows * hw.mesh.cols
+    return {k: mw * 1e9 * seconds * nodes for k, mw in static_power_mw(hw).items()}  # mW x s = 1e9 pJ
 
 
 # --------------------------------------------------------------------------- NoC

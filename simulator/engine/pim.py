@@ -26,7 +26,8 @@ Modelled (Allspark Section III-B, Table III)
 
 Abstracted away: where operands live in the buffer (occupancy is working sets,
 not addresses), SRAM bank conflicts, NI-to-buffer energy of transfers, DRAM
-refresh and open-page hits, and values.
+open-page hits, and values. Static power and refresh energy are added by the
+result builder (``pim_summary``) from the simulated time.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class PimCostModel:
         hw = self.hw
         if op == "GEMM":
             e = cm.gemm_energy_pj(hw, m, k, n)
-            return OpCost(FIXED, cm.gemm_cycles(hw, m, k, n), (("pe", e["pe"]), ("sram", e["sram"])),
+            return OpCost(FIXED, cm.gemm_cycles(hw, m, k, n), tuple(e.items()),
                           gemm_buffer_bytes(hw, m, k, n), m * k * n)
         if op == "ACU":
             staging = min(elements * hw.bytes_per_element, STAGING_WINDOWS * hw.dram.row_bytes)
@@ -141,13 +142,13 @@ class PimCostModel:
         if op in ("DRAM_READ", "DRAM_WRITE"):
             staging = min(nbytes, STAGING_WINDOWS * hw.dram.row_bytes)
             return OpCost(FIXED, cm.dram_cycles(hw, nbytes, write=op == "DRAM_WRITE"),
-                          (("dram", cm.dram_energy_pj(hw, nbytes)),), staging, 0)
+                          tuple(cm.dram_energy_parts(hw, nbytes, op == "DRAM_WRITE").items()), staging, 0)
         packet_bytes = hw.noc.packet_max_flits * hw.noc.flit_bits // 8
         staging = min(nbytes, STAGING_WINDOWS * packet_bytes)
         hops = cm.hops_between(here, peer)
         if op == "SEND":
             return OpCost(SEND, cm.noc_zero_load_cycles(hw, nbytes, hops),
-                          (("noc", cm.noc_energy_pj(hw, nbytes, hops)),), staging, 0, here, peer)
+                          (("noc_flit_hop", cm.noc_energy_pj(hw, nbytes, hops)),), staging, 0, here, peer)
         return OpCost(RECV, 0, (), staging, 0, peer, here)
 
 

@@ -7,7 +7,11 @@ What is computed (all from the inputs alone, so the file is byte-deterministic):
   differences: ``simulated - contention_free`` is what contention costs,
   ``contention_free - predicted`` is the rest of the scheduler's error;
 * energy = action counts x the config's energy table, through the cost-model
-  functions (Accelergy's split): DRAM, NoC, PE, ACU, SRAM;
+  functions (Accelergy's split: PE MACs, SRAM buffer bytes, ACU elements, DRAM
+  row activations / bits read / bits written, NoC flit-hops), plus static power
+  (leakage of every unit, DRAM refresh) x simulated time
+  (:func:`simulator.costmodel.pim.static_energy_pj`); broken down by action,
+  by component, by stage and by unit; energy per inference and EDP;
 * latency breakdown by critical-path attribution (:mod:`simulator.engine.core`);
 * node utilisation by Allspark Eq. 21: for every temporal layer ``j`` of a
   block, ``N_occupied`` = nodes with at least one instruction tagged ``tl=j``,
@@ -18,7 +22,8 @@ What is computed (all from the inputs alone, so the file is byte-deterministic):
 Invariants checked at the end of every run; a failure raises, it is never a
 warning: every instruction completed and nothing in flight (network drained,
 buffers empty), bytes sent == bytes received == bytes the network delivered,
-MACs executed == ``program.macs_expected``, every breakdown sums to its total.
+MACs executed == ``program.macs_expected``, every breakdown sums to its total
+(latency by category and segment; energy by action, component, stage and unit).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from simulator.costmodel import pim as cm
 from simulator.engine.core import CompiledSegment, ExecutionResult
 from simulator.engine.reference import contention_free_cycles
 from simulator.errors import UserError
@@ -37,14 +43,25 @@ from simulator.results.pim import (
     SegmentResult,
 )
 
-ENERGY_COMPONENTS = ("dram", "noc", "pe", "acu", "sram")
+DYNAMIC_TERMS = ("pe_mac", "sram_buffer", "acu", "dram_activate", "dram_read", "dram_write", "noc_flit_hop")
+STATIC_TERMS = ("static_pe", "static_sram", "static_acu", "static_noc", "dram_refresh")
+COMPONENT_OF = {
+    "pe_mac": "pe", "static_pe": "pe", "sram_buffer": "sram", "static_sram": "sram", "acu": "acu", "static_acu": "acu",
+    "dram_activate": "dram", "dram_read": "dram", "dram_write": "dram", "dram_refresh": "dram",
+    "noc_flit_hop": "noc", "static_noc": "noc",
+}
+STATIC_UNIT = {"static_pe": ".pe", "static_acu": ".acu", "dram_refresh": ".dram.bank"}  # static term -> unit suffix
 LATENCY_CATEGORIES = ("compute", "fmap_transfer", "weight_share", "memory")
 ROUTER_PORTS = 5  # local + four mesh directions: a router's switch can move 5 flits per cycle
 
 ENERGY_METHOD = (
-    "action counts x energy table through simulator.costmodel.pim: PE = MACs x energy_pj_per_mac; SRAM = GEMM "
-    "buffer traffic x energy_pj_per_byte; ACU = elements x energy_pj_per_element[func]; DRAM = bits x "
-    "energy_pj_per_bit + row activations; NoC = flits x flit_bits x hops x energy_pj_per_bit_hop."
+    "dynamic: action counts x energy table through simulator.costmodel.pim: pe_mac = MACs x energy_pj_per_mac; "
+    "sram_buffer = GEMM buffer traffic x energy_pj_per_byte; acu = elements x energy_pj_per_element[func]; "
+    "dram_activate = rows touched x activate_energy_pj; dram_read / dram_write = bits x energy_pj_per_bit; "
+    "noc_flit_hop = flits x flit_bits x hops x energy_pj_per_bit_hop. static: leakage of every node's PE MACs, SRAM "
+    "bytes, ACU lanes and router buffer bits, plus DRAM refresh (rows x activate_energy_pj per refresh_window_ms), "
+    "x simulated time, for every node busy or idle (no power gating). Per stage: the dynamic energy of its "
+    "instructions + static power x its simulated time. EDP = energy per inference x latency."
 )
 LATENCY_METHOD = (
     "critical-path attribution: from the instruction that finishes last in each repetition, walk back through the "
@@ -154,26 +171,107 @@ def summarise(
     per_stage = {k: (util_num[k] / util_den[k] if util_den[k] else 0.0) for k in sorted(util_num)}
     overall_util = sum(util_num.values()) / sum(util_den.values()) if sum(util_den.values()) else 0.0
 
-    # -- energy and static counts
-    energy = {c: 0.0 for c in ENERGY_COMPONENTS}
+    # -- energy: dynamic from the instructions' action counts, static from the simulated time
     dram_read = dram_written = 0
+    unit_dyn: dict[str, float] = {}
+    unit_bytes: dict[str, int] = {}
+    stage_dyn: dict[str, float] = {}
     for seg in segments:
-        for comp, pj in seg.energy_pj.items():
-            energy[comp] = energy.get(comp, 0.0) + pj * seg.repeat
         for op in seg.ops:
             if op.op == "DRAM_READ":
                 dram_read += op.nbytes * seg.repeat
             elif op.op == "DRAM_WRITE":
                 dram_written += op.nbytes * seg.repeat
-    energy = dict(sorted(energy.items()))
-    energy_total = math.fsum(energy.values())
+            if op.op in ("DRAM_READ", "DRAM_WRITE", "SEND", "RECV"):
+                unit_bytes[op.unit] = unit_bytes.get(op.unit, 0) + op.nbytes * seg.repeat
+        key = "none" if seg.stage is None else str(seg.stage)
+        stage_dyn[key] = stage_dyn.get(key, 0.0) + math.fsum(seg.energy_pj.values()) * seg.repeat
+    dyn = {t: 0.0 for t in DYNAMIC_TERMS}
+    for seg in segments:
+        for comp, pj in seg.energy_pj.items():
+            if comp not in dyn:
+                raise InvariantError(f"the cost model charged energy to unknown term '{comp}'")
+            dyn[comp] += pj * seg.repeat
     per_instruction = math.fsum(pj * seg.repeat for seg in segments for op in seg.ops for _c, pj in op.energy_pj)
-    if not math.isclose(per_instruction, energy_total, rel_tol=1e-9, abs_tol=1e-6):
-        raise InvariantError(f"energy breakdown sums to {energy_total} pJ but the instructions account for {per_instruction} pJ")
+    dynamic_total = math.fsum(dyn.values())
+    if not _close(per_instruction, dynamic_total):
+        raise InvariantError(f"dynamic energy sums to {dynamic_total} pJ but the instructions account for {per_instruction} pJ")
     net_energy = net.get("energy_pj")
-    if isinstance(net_energy, (int, float)) and not math.isclose(net_energy, energy["noc"], rel_tol=1e-9, abs_tol=1e-6):
-        raise InvariantError(f"the network counted {net_energy} pJ but the closed form gives {energy['noc']} pJ for the same transfers")
-    invariants.append("energy breakdown sums to the total; NoC energy counted by the network equals the closed form")
+    if isinstance(net_energy, (int, float)) and not _close(net_energy, dyn["noc_flit_hop"]):
+        raise InvariantError(f"the network counted {net_energy} pJ but the closed form gives {dyn['noc_flit_hop']} pJ for the same transfers")
+    static = cm.static_energy_pj(hw, total)
+    static_power = math.fsum(cm.static_power_mw(hw).values()) * nodes_total
+    parts = {**dyn, **static}
+    energy_total = math.fsum(parts.values())
+    by_component: dict[str, float] = {}
+    for term, pj in parts.items():
+        by_component[COMPONENT_OF[term]] = by_component.get(COMPONENT_OF[term], 0.0) + pj
+    seg_cycles_by_stage: dict[str, int] = {}
+    for sr in seg_results:
+        key = "none" if sr.stage is None else str(sr.stage)
+        seg_cycles_by_stage[key] = seg_cycles_by_stage.get(key, 0) + sr.total_cycles
+    static_total = math.fsum(static.values())
+    by_stage = {
+        k: stage_dyn.get(k, 0.0) + static_total * seg_cycles_by_stage.get(k, 0) / denom
+        for k in sorted(set(stage_dyn) | set(seg_cycles_by_stage))
+    }
+    for what, table in (("by action", parts), ("by component", by_component), ("by stage", by_stage)):
+        if not _close(math.fsum(table.values()), energy_total):
+            raise InvariantError(f"energy {what} sums to {math.fsum(table.values())} pJ but the total is {energy_total} pJ")
+    batch = max(program.provenance.batch, 1)
+    per_inference = energy_total / batch
+    energy_result = Energy(
+        total_pj=energy_total, per_inference_pj=per_inference, dynamic_pj=dynamic_total, static_pj=static_total,
+        static_power_mw=static_power, edp_j_s=per_inference * 1e-12 * total / hw.clock_hz,
+        breakdown_pj=parts, by_component_pj=dict(sorted(by_component.items())), by_stage_pj=by_stage,
+        method=ENERGY_METHOD,
+    )
+
+    # per-unit energy: each instruction's dynamic energy on its unit (flit-hops on the links instead of the NI),
+    # each unit's leakage over the run; router leakage on routers; SRAM buffers per node
+    per_node_static = {k: mw * 1e9 * total / hw.clock_hz for k, mw in cm.static_power_mw(hw).items()}
+    buffer_dyn: dict[str, float] = {}
+    for seg in segments:
+        for op in seg.ops:
+            for comp, pj in op.energy_pj:
+                if comp == "sram_buffer":
+                    buffer_dyn[op.node] = buffer_dyn.get(op.node, 0.0) + pj * seg.repeat
+                elif comp != "noc_flit_hop":
+                    unit_dyn[op.unit] = unit_dyn.get(op.unit, 0.0) + pj * seg.repeat
+    banks = hw.dram.banks_per_node
+
+    def unit_static(unit: str) -> float:
+        if unit.endswith(".pe"):
+            return per_node_static["static_pe"]
+        if unit.endswith(".acu"):
+            return per_node_static["static_acu"]
+        if ".dram.bank[" in unit:
+            return per_node_static["dram_refresh"] / banks
+        return 0.0
+
+    all_units = sorted(set(hw.unit_names()) | set(run.unit_busy_cycles))
+    per_byte = hw.buffers.energy_pj_per_byte
+    buffer_energy = {n: buffer_dyn.get(n, 0.0) + per_node_static["static_sram"] for n in hw.node_names()}
+    buffer_traffic = {n: int(round(buffer_dyn.get(n, 0.0) / per_byte)) if per_byte else 0 for n in hw.node_names()}
+    link_flits = math.fsum(float(v["flits"]) for v in (net.get("links") or {}).values())
+    noc_dyn = dyn["noc_flit_hop"]
+    link_energy = {name: (noc_dyn * float(v["flits"]) / link_flits if link_flits else 0.0)
+                   for name, v in (net.get("links") or {}).items()}
+    if noc_dyn and not link_flits:
+        raise InvariantError(f"{noc_dyn} pJ of flit-hop energy but no link carried a flit")
+    router_energy = per_node_static["static_noc"]
+    n_routers = len(net.get("routers") or {})
+    unit_energy_total = math.fsum(
+        [unit_dyn.get(u, 0.0) + unit_static(u) for u in all_units] + list(buffer_energy.values()) + list(link_energy.values())
+        + [router_energy * n_routers]
+    )
+    if n_routers not in (0, nodes_total) or (n_routers == 0 and router_energy):
+        # a network without per-router counters: router leakage is kept in the totals, not per unit
+        unit_energy_total += router_energy * (nodes_total - n_routers)
+    if not _close(unit_energy_total, energy_total):
+        raise InvariantError(f"energy by unit sums to {unit_energy_total} pJ but the total is {energy_total} pJ")
+    invariants.append("energy breakdown (by action, component, stage and unit) sums to the total; NoC energy counted by the "
+                      "network equals the closed form")
 
     # -- conservation and quiescence
     expected_instr = program.instruction_count(expanded=True)
@@ -198,15 +296,20 @@ def summarise(
     invariants.append("MACs executed == program.macs_expected")
 
     # -- per-unit, per-router and per-link load
-    units = {u: Busy(busy_cycles=b, busy_fraction=min(1.0, b / denom)) for u, b in run.unit_busy_cycles.items()}
+    busy = run.unit_busy_cycles
+    units = {
+        u: Busy(busy_cycles=busy.get(u, 0), busy_fraction=min(1.0, busy.get(u, 0) / denom), bytes=unit_bytes.get(u, 0),
+                energy_pj=unit_dyn.get(u, 0.0) + unit_static(u))
+        for u in all_units
+    }
     routers = {
         name: RouterLoad(flits_switched=int(v["flits_switched"]),
-                         busy_fraction=min(1.0, v["flits_switched"] / (ROUTER_PORTS * denom)))
+                         busy_fraction=min(1.0, v["flits_switched"] / (ROUTER_PORTS * denom)), energy_pj=router_energy)
         for name, v in sorted(net.get("routers", {}).items())
     }
     links = {
         name: LinkLoad(busy_cycles=int(v["busy_cycles"]), busy_fraction=min(1.0, v["busy_cycles"] / denom),
-                       bytes=int(v["bytes"]), flits=int(v["flits"]))
+                       bytes=int(v["bytes"]), flits=int(v["flits"]), energy_pj=link_energy[name])
         for name, v in sorted(net.get("links", {}).items())
     }
     pe_busy = {
@@ -229,12 +332,13 @@ def summarise(
             contention_share_of_difference=((total - cf_total) / diff + 0.0) if diff else None,
             critical_path_queueing_cycles=cp_queueing,
         ),
-        energy=Energy(total_pj=energy_total, breakdown_pj=energy, method=ENERGY_METHOD),
+        energy=energy_result,
         latency_breakdown=LatencyBreakdown(total_cycles=total, breakdown_cycles=breakdown, method=LATENCY_METHOD),
         node_utilisation=NodeUtilisation(overall=min(1.0, overall_util), per_stage={k: min(1.0, v) for k, v in per_stage.items()},
                                          per_node_pe_busy=pe_busy, method=UTILISATION_METHOD),
         segments=seg_results, units=units, routers=routers, links=links,
         buffer_peak_bytes=run.buffer_peak_bytes, buffer_capacity_bytes=hw.buffers.sram_bytes,
+        buffer_traffic_bytes=buffer_traffic, buffer_energy_pj=buffer_energy,
         counts=Counts(
             instructions_expected=expected_instr, instructions_executed=run.instructions_executed,
             macs_expected=program.macs_expected, macs_executed=run.macs_executed,
@@ -246,6 +350,10 @@ def summarise(
         invariants_checked=invariants,
     )
     return result.model_dump(mode="json")
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
 
 
 def _check_sum(what: str, parts: dict[str, int], total: int) -> None:

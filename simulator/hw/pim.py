@@ -30,12 +30,14 @@ class PeArray(_Strict):
     macs_per_pe_per_cycle: int = Field(default=1, ge=1, description="MACs per PE per cycle (unit: MAC/cycle).")
     pipeline_fill_cycles: int = Field(default=0, ge=0, description="Fixed start-up latency of one GEMM (unit: cycles).")
     energy_pj_per_mac: float = Field(ge=0, description="Energy of one 8-bit MAC incl. PE-local registers (unit: pJ).")
+    leakage_uw_per_mac: float = Field(ge=0, description="Static (leakage) power of one MAC unit, drawn whether busy or idle (unit: uW).")
 
 
 class Buffers(_Strict):
     sram_bytes: int = Field(ge=1, description="SRAM buffers for inputs, weights and outputs (unit: bytes).")
     energy_pj_per_byte: float = Field(ge=0, description="SRAM buffer access energy (unit: pJ/byte).")
     bytes_per_cycle: int = Field(ge=1, description="Buffer <-> PE bandwidth (unit: bytes/cycle).")
+    leakage_nw_per_byte: float = Field(ge=0, description="Static (leakage) power of the SRAM buffer per byte of capacity (unit: nW/byte).")
 
 
 class Acu(_Strict):
@@ -44,6 +46,7 @@ class Acu(_Strict):
         description="Per-function cost in lane-cycles per element: softmax, layernorm, gelu, add, reduce (unit: cycles/element)."
     )
     energy_pj_per_element: dict[str, float] = Field(description="Per-function energy (unit: pJ/element).")
+    leakage_uw_per_lane: float = Field(ge=0, description="Static (leakage) power of one ACU lane (unit: uW).")
 
 
 class Dram(_Strict):
@@ -57,6 +60,7 @@ class Dram(_Strict):
     t_rp_cycles: int = Field(ge=0, description="Precharge (unit: cycles).")
     energy_pj_per_bit: float = Field(ge=0, description="Read/write energy (unit: pJ/bit).")
     activate_energy_pj: float = Field(ge=0, description="Energy of one row activation + precharge (unit: pJ).")
+    refresh_window_ms: float = Field(gt=0, description="Every row is refreshed (one activate + precharge) once per window, tREFW (unit: ms).")
 
 
 class Noc(_Strict):
@@ -69,6 +73,9 @@ class Noc(_Strict):
     routing: Literal["xy"] = Field(default="xy", description="Dimension-order routing (unit: none).")
     energy_pj_per_bit_hop: float = Field(ge=0, description="Router + link energy (unit: pJ/bit/hop).")
     ni_latency_cycles: int = Field(default=1, ge=0, description="Network-interface injection/ejection (unit: cycles).")
+    leakage_nw_per_buffer_bit: float = Field(
+        ge=0, description="Static (leakage) power of the router per bit of input buffer: 5 ports x VCs x depth x flit_bits bits (unit: nW/bit)."
+    )
 
 
 class PimMeshConfig(_Strict):

@@ -105,13 +105,8 @@ def markdown(r: dict) -> str:
     for cat, cyc in lb["breakdown_cycles"].items():
         lines.append(f"| {cat} | {_num(cyc)} | {_pct(cyc / total)} |")
     lines += [f"| **total** | **{_num(lb['total_cycles'])}** | |", "", f"Method: {lb['method']}", "",
-              "![latency breakdown](latency_breakdown.png)", "", "## Energy", "",
-              "| component | pJ | share |", "|---|---:|---:|"]
-    etot = en["total_pj"] or 1.0
-    for comp, pj in en["breakdown_pj"].items():
-        lines.append(f"| {comp} | {pj:,.0f} | {_pct(pj / etot)} |")
-    lines += [f"| **total** | **{en['total_pj']:,.0f}** ({_energy(en['total_pj'])}) | |", "",
-              f"Method: {en['method']}", "", "![energy breakdown](energy_breakdown.png)", ""]
+              "![latency breakdown](latency_breakdown.png)", ""]
+    lines += _energy_section(r)
     nu = r["node_utilisation"]
     lines += ["## Node utilisation (Allspark Eq. 21)", "", "| stage | utilisation |", "|---|---:|"]
     for stage, u in nu["per_stage"].items():
@@ -153,6 +148,43 @@ def markdown(r: dict) -> str:
               "", "## Invariants checked", ""]
     lines += [f"* {x}" for x in r["invariants_checked"]]
     return "\n".join(lines) + "\n"
+
+
+def _stage_label(stage: str, r: dict) -> str:
+    """'none' is not a stage: name the segments it collects (patch embedding, head, ...)."""
+    if stage != "none":
+        return stage
+    names = [s["name"] for s in r["segments"] if s["stage"] is None]
+    shown = ", ".join(names[:4]) + (f", ... ({len(names)} segments)" if len(names) > 4 else "")
+    return f"outside stages ({shown})" if names else "outside stages"
+
+
+def _energy_section(r: dict) -> list[str]:
+    en = r["energy"]
+    ms = r["latency"]["ms"]
+    etot = en["total_pj"] or 1.0
+    lines = ["## Energy", "",
+             "| quantity | value |", "|---|---:|",
+             f"| **energy per inference** | **{_energy(en['per_inference_pj'])}** |",
+             f"| total for the batch of {r['batch']} | {_energy(en['total_pj'])} |",
+             f"| dynamic (actions) | {_energy(en['dynamic_pj'])} ({_pct(en['dynamic_pj'] / etot)}) |",
+             f"| static (leakage + DRAM refresh: {en['static_power_mw']:,.1f} mW x {ms:.4f} ms) | "
+             f"{_energy(en['static_pj'])} ({_pct(en['static_pj'] / etot)}) |",
+             f"| EDP (energy per inference x latency) | {en['edp_j_s']:.4g} J·s |",
+             "", "By action and static term (sums to the total):", "",
+             "| term | pJ | share |", "|---|---:|---:|"]
+    for term, pj in en["breakdown_pj"].items():
+        lines.append(f"| {term} | {pj:,.0f} | {_pct(pj / etot)} |")
+    lines += [f"| **total** | **{en['total_pj']:,.0f}** | |", "", "By component (dynamic + static):", "",
+              "| component | pJ | share |", "|---|---:|---:|"]
+    for comp, pj in en["by_component_pj"].items():
+        lines.append(f"| {comp} | {pj:,.0f} | {_pct(pj / etot)} |")
+    lines += ["", "By stage (dynamic energy of its instructions + static power x its simulated time):", "",
+              "| stage | pJ | share |", "|---|---:|---:|"]
+    for stage, pj in en["by_stage_pj"].items():
+        lines.append(f"| {_stage_label(stage, r)} | {pj:,.0f} | {_pct(pj / etot)} |")
+    lines += ["", f"Method: {en['method']}", "", "![energy breakdown](energy_breakdown.png)", ""]
+    return lines
 
 
 def _groups(r: dict):
@@ -250,10 +282,13 @@ def _energy_bars(r: dict) -> bytes:
     import matplotlib.pyplot as plt
 
     parts = r["energy"]["breakdown_pj"]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
     names = list(parts)
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.4))
     vals = [parts[n] * 1e-6 for n in names]
-    ax.bar(names, vals, color=[ENERGY_COLOURS.get(n) for n in names])
-    ax.set_ylabel("energy (uJ)")
-    ax.set_title(f"Energy breakdown (total {_energy(r['energy']['total_pj'])})")
+    colours = [ENERGY_COLOURS.get(n.replace("static_", "").split("_")[0], "#777777") for n in names]
+    ax.barh(names, vals, color=colours)
+    ax.invert_yaxis()
+    ax.set_xlabel("energy of the run (uJ)")
+    ax.set_ylabel("action or static term")
+    ax.set_title(f"Energy by action and static term (total {_energy(r['energy']['total_pj'])})")
     return _png(fig)

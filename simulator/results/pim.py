@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: energy gains static power, refresh, per-action / per-component / per-stage breakdowns, EDP
 
 
 class _Strict(BaseModel):
@@ -44,8 +44,21 @@ class Prediction(_Strict):
 
 
 class Energy(_Strict):
-    total_pj: float = Field(ge=0, description="Total energy of the inference (unit: pJ).")
-    breakdown_pj: dict[str, float] = Field(description="By component: dram, noc, pe, acu, sram; sums to total_pj (unit: pJ).")
+    total_pj: float = Field(ge=0, description="Total energy of the run, all images of the batch: dynamic + static (unit: pJ).")
+    per_inference_pj: float = Field(ge=0, description="total_pj / batch (unit: pJ per image).")
+    dynamic_pj: float = Field(ge=0, description="Energy of the actions (MACs, buffer bytes, ACU elements, DRAM rows and bits, flit-hops) (unit: pJ).")
+    static_pj: float = Field(ge=0, description="Leakage of every unit plus DRAM refresh over the simulated time (unit: pJ).")
+    static_power_mw: float = Field(ge=0, description="Static power of the whole mesh: leakage + refresh (unit: mW).")
+    edp_j_s: float = Field(ge=0, description="Energy-delay product: energy per inference x latency (unit: J*s).")
+    breakdown_pj: dict[str, float] = Field(
+        description="By action and static term: pe_mac, sram_buffer, acu, dram_activate, dram_read, dram_write, noc_flit_hop, "
+                    "static_pe, static_sram, static_acu, static_noc, dram_refresh; sums to total_pj (unit: pJ)."
+    )
+    by_component_pj: dict[str, float] = Field(description="Dynamic + static by component: pe, sram, acu, dram, noc; sums to total_pj (unit: pJ).")
+    by_stage_pj: dict[str, float] = Field(
+        description="By model stage ('none' = segments outside any stage): dynamic energy of its instructions + static power x its "
+                    "simulated time; sums to total_pj (unit: pJ)."
+    )
     method: str = Field(description="How the energy was counted (unit: none).")
 
 
@@ -67,11 +80,14 @@ class NodeUtilisation(_Strict):
 class Busy(_Strict):
     busy_cycles: int = Field(ge=0, description="Cycles an instruction occupied the unit; a SEND until delivery, a RECV while it waits for its message (unit: cycles).")
     busy_fraction: float = Field(ge=0, le=1, description="busy_cycles / latency (unit: fraction).")
+    bytes: int = Field(default=0, ge=0, description="Bytes its instructions moved: DRAM read + written, NI sent + received; 0 for PE and ACU (unit: bytes).")
+    energy_pj: float = Field(default=0.0, ge=0, description="Dynamic energy of its instructions + its leakage (refresh for a bank); NoC flit-hops are charged to links (unit: pJ).")
 
 
 class RouterLoad(_Strict):
     flits_switched: int = Field(ge=0, description="Flits the router's switch moved, ejection included (unit: flits).")
     busy_fraction: float = Field(ge=0, le=1, description="Switch utilisation: flits_switched / (5 ports x latency) (unit: fraction).")
+    energy_pj: float = Field(default=0.0, ge=0, description="Router leakage (input buffers) over the simulated time (unit: pJ).")
 
 
 class LinkLoad(_Strict):
@@ -79,6 +95,7 @@ class LinkLoad(_Strict):
     busy_fraction: float = Field(ge=0, le=1, description="busy_cycles / latency (unit: fraction).")
     bytes: int = Field(ge=0, description="Bytes moved over the link (unit: bytes).")
     flits: int = Field(ge=0, description="Flits moved over the link (unit: flits).")
+    energy_pj: float = Field(default=0.0, ge=0, description="Flit-hop energy of the flits it carried (the network's NoC energy split by flits) (unit: pJ).")
 
 
 class SegmentResult(_Strict):
@@ -134,5 +151,8 @@ class PimResult(_Strict):
     links: dict[str, LinkLoad] = Field(description="Load of every mesh link (unit: none).")
     buffer_peak_bytes: dict[str, int] = Field(description="Peak SRAM buffer occupancy per node (unit: bytes).")
     buffer_capacity_bytes: int = Field(ge=1, description="SRAM buffer per node (unit: bytes).")
+    buffer_traffic_bytes: dict[str, int] = Field(default_factory=dict, description="Bytes through each node's SRAM buffer for GEMM tiles (unit: bytes).")
+    buffer_energy_pj: dict[str, float] = Field(default_factory=dict, description="SRAM buffer access energy + leakage per node (unit: pJ).")
+    overrides: list[str] = Field(default_factory=list, description="Hardware overrides (--set key=value) applied to hw_name, as given (unit: none).")
     counts: Counts
     invariants_checked: list[str] = Field(description="End-of-run checks that passed (unit: none).")
