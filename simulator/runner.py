@@ -3,7 +3,9 @@
 A run folder holds: ``hw.yaml`` (the resolved hardware config, overrides
 applied), ``result.json`` (depends on the inputs alone: byte-deterministic),
 ``meta.json`` (wall clock, versions, events/s, simulated cycles per wall
-second), optional ``trace.json`` (Chrome/Perfetto), ``report.md`` and PNGs.
+second), optional ``trace.json`` (Chrome/Perfetto), ``report.md``, PNGs and
+``units.csv`` (one row per unit: :mod:`simulator.results.units`); report,
+PNGs and CSV are rendered from ``result.json`` alone.
 Every file is written atomically through :mod:`simulator.atomic`.
 
 The program's kind selects the engine: ``pim_mesh`` ->
@@ -33,6 +35,7 @@ RESULT_FILE = "result.json"
 META_FILE = "meta.json"
 TRACE_FILE = "trace.json"
 HW_FILE = "hw.yaml"
+UNITS_FILE = "units.csv"
 
 
 def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None = None, *, mode: str = "full",
@@ -53,6 +56,7 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
         except ImportError:
             raise UserError("the crossbar engine (simulator.engine.crossbar) is not built yet") from None
         result, meta, events = simulate_crossbar(program, hw, trace=trace)
+    result["overrides"] = list(overrides or [])  # an input like the others: the report states every one
     return hw, result, meta, events
 
 
@@ -107,6 +111,9 @@ def _render(result: dict, out_dir: str) -> None:
     else:
         raise UserError(f"result.json has unknown kind {kind!r}")
     render(result, out_dir)
+    from simulator.results.units import units_csv
+
+    write_text(os.path.join(out_dir, UNITS_FILE), units_csv(result))
 
 
 def file_digest(path: str) -> str:

@@ -149,11 +149,13 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
     energy_circuit: dict[str, float] = defaultdict(float)
     macs_block: dict[str, int] = defaultdict(int)
     busy: dict[str, int] = defaultdict(int)
+    unit_energy: dict[str, float] = defaultdict(float)
     for r in records:
         blk = block_of(r.layer)
         for c, e in r.energy_pj:
             energy_block[blk] += e
             energy_circuit[c] += e
+            unit_energy[r.unit] += e
         macs_block[blk] += r.macs
         busy[r.unit] += r.end - r.start
 
@@ -224,7 +226,7 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
     tiles_used = sorted(roles, key=_unit_key)
     per_tile = [
         {"unit": u, "layer": roles[u], "block": block_of(roles[u]), "busy_cycles": busy[u],
-         "utilisation": busy[u] / total_cycles if total_cycles else 0.0}
+         "utilisation": busy[u] / total_cycles if total_cycles else 0.0, "energy_pj": unit_energy[u]}
         for u in tiles_used
     ]
     utils = [t["utilisation"] for t in per_tile] or [0.0]
@@ -252,7 +254,8 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
             "per_tile": per_tile,
         },
         "softmax_units": [
-            {"unit": u, "busy_cycles": busy[u], "utilisation": busy[u] / total_cycles if total_cycles else 0.0}
+            {"unit": u, "busy_cycles": busy[u], "utilisation": busy[u] / total_cycles if total_cycles else 0.0,
+             "energy_pj": unit_energy[u]}
             for u in softmax_units
         ],
         "executed": {"delay_cycles": total_cycles, "energy_mj": math.fsum(energy_block.values()) * 1e-9,

@@ -27,6 +27,8 @@ def _block_chart(result: dict):
         vals = [result["by_block"][b][key] for b in blocks]
         ax.bar(blocks, vals, color=["#c0392b", "#8e44ad", "#2980b9", "#27ae60", "#7f8c8d"][: len(blocks)])
         ax.set_title(label)
+        ax.set_ylabel(label)
+        ax.set_xlabel("block")
         ax.tick_params(axis="x", rotation=30)
     fig.suptitle(f"{result['model']} on {result['hw']}: breakdown by block (TReX Fig. 11)")
     fig.tight_layout()
@@ -44,6 +46,8 @@ def _circuit_chart(result: dict):
         names = list(d)
         ax.bar(names, [d[n] for n in names], color="#34495e")
         ax.set_title(label)
+        ax.set_ylabel(label)
+        ax.set_xlabel("circuit")
         ax.tick_params(axis="x", rotation=30)
     fig.suptitle("breakdown by circuit (TReX Fig. 12)")
     fig.tight_layout()
@@ -58,9 +62,9 @@ def _tile_chart(result: dict):
     per = result["tiles"]["per_tile"]
     fig, ax = plt.subplots(figsize=(9, 3))
     ax.bar(range(len(per)), [100 * t["utilisation"] for t in per], width=1.0, color="#16a085")
-    ax.set_xlabel("tile")
+    ax.set_xlabel("tile (index in mapping order)")
     ax.set_ylabel("busy (% of delay)")
-    ax.set_title("per-tile utilisation")
+    ax.set_title("Busy share of the delay per tile")
     fig.tight_layout()
     data = _png(fig)
     plt.close(fig)
@@ -71,14 +75,36 @@ def _row(name: str, d: dict, keys: list[str]) -> str:
     return "| " + name + " | " + " | ".join(f"{d.get(k, 0):.6g}" for k in keys) + " |"
 
 
+def _pattern(result: dict) -> str:
+    enc = result["reuse_pattern"]
+    if not enc:
+        return "none"
+    return f"{result['n_reuse']} (encoders {', '.join(str(e) for e in enc)})"
+
+
+def _overrides(result: dict) -> str:
+    sets = result.get("overrides") or []
+    if not sets:
+        return f"Hardware overrides: none (`{result['hw']}` as in hw_configs/)."
+    return f"Hardware overrides applied to `{result['hw']}`: " + ", ".join(f"`{x}`" for x in sets) + "."
+
+
+def _checks(c: dict) -> str:
+    sums = "sum to the totals" if c.get("breakdowns_sum_to_totals") else "do NOT sum to the totals"
+    return (f"Checks: {c['instructions']:,} instructions executed; {c['macs_executed']:,} MACs executed of "
+            f"{c['macs_expected']:,} expected; the breakdowns {sums}.")
+
+
 def markdown(result: dict) -> str:
     t, tb = result["totals"], result["tb"]
     keys = ["energy_mj", "delay_ms", "area_mm2", "edap_mj_ms_mm2", "tops_per_w", "tops_per_mm2"]
     lines = [
         f"# {result['model']} on {result['hw']} ({result['method']})",
         "",
-        f"Encoders: {result['n_encoders']}, reusing attention: {result['n_reuse']} {result['reuse_pattern']}. "
+        f"Encoders: {result['n_encoders']}, reusing attention: {_pattern(result)}. "
         f"Totals {'include' if result['include_tb_in_totals'] else 'leave out (Table II as printed)'} the transformation blocks.",
+        "",
+        _overrides(result),
         "",
         "| figure set | energy (mJ) | delay (ms) | area (mm²) | EDAP (mJ·ms·mm²) | TOPS/W | TOPS/mm² |",
         "|---|---|---|---|---|---|---|",
@@ -102,7 +128,8 @@ def markdown(result: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for b, d in result["by_block"].items():
-        lines.append(f"| {b} | {d['energy_mj']:.4g} | {d['delay_ms']:.4g} | {d['area_mm2']:.4g} | {d['tiles']} | {d['in_totals']} |")
+        lines.append(f"| {b} | {d['energy_mj']:.4g} | {d['delay_ms']:.4g} | {d['area_mm2']:.4g} | {d['tiles']} | "
+                     f"{'yes' if d['in_totals'] else 'no'} |")
     lines += ["", "## By circuit (Fig. 12; whole executed program)", "", "| circuit | energy (mJ) | delay (ms) |", "|---|---|---|"]
     for c, e in result["by_circuit"]["energy_mj"].items():
         lines.append(f"| {c} | {e:.4g} | {result['by_circuit']['delay_ms'].get(c, 0):.4g} |")
@@ -117,7 +144,7 @@ def markdown(result: dict) -> str:
         f"min {100 * tiles['utilisation_min']:.3g} %, max {100 * tiles['utilisation_max']:.3g} %. "
         + "Softmax units: " + ", ".join(f"{u['unit']} {100 * u['utilisation']:.3g} %" for u in result["softmax_units"]),
         "",
-        f"Checks: {result['checks']}. Stem/head MACs not mapped (Table II counts encoders only): {result['unmapped_macs']:,}.",
+        _checks(result["checks"]) + f" Stem/head MACs not mapped (Table II counts encoders only): {result['unmapped_macs']:,}.",
         "",
         "![by block](breakdown_by_block.png) ![by circuit](breakdown_by_circuit.png) ![tiles](tile_utilisation.png)",
         "",

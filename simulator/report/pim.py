@@ -1,10 +1,12 @@
 """report.md and PNGs of a PIM-mesh run, rendered from ``result.json`` alone.
 
-Pictures (matplotlib, Agg backend): ``node_utilisation.png`` (PE-array busy
-fraction of every node over the mesh), ``link_load.png`` (busy fraction of
-every directed link drawn over the mesh), ``latency_breakdown.png`` (critical
-path by category, per segment and in total, Allspark Fig. 13a) and
-``energy_breakdown.png`` (DRAM, NoC, PE, ACU, SRAM).
+Pictures (matplotlib, Agg backend), one metric each with a title and axes with
+units: ``node_utilisation.png`` (PE-array busy fraction of every node over the
+mesh; Eq. 21's utilisation is in the text, not in this picture),
+``link_load.png`` (busy fraction of every directed link, the two directions of
+a link drawn side by side), ``latency_breakdown.png`` (critical path by
+category, per segment and in total, Allspark Fig. 13a) and
+``energy_breakdown.png`` (energy by action and static term).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def markdown(r: dict) -> str:
         f"Simulation mode **{r['mode']}**, network **{r['network_mode']}** level; program scheduled for "
         f"`{r['scheduled_for_hw']}`; {r['mesh_rows']}x{r['mesh_cols']} mesh at {r['clock_hz'] / 1e6:g} MHz.",
         "",
+        _overrides_line(r),
+        "",
         "## Latency",
         "",
         "| quantity | cycles | ms |",
@@ -110,9 +114,13 @@ def markdown(r: dict) -> str:
     nu = r["node_utilisation"]
     lines += ["## Node utilisation (Allspark Eq. 21)", "", "| stage | utilisation |", "|---|---:|"]
     for stage, u in nu["per_stage"].items():
-        lines.append(f"| {stage} | {_pct(u)} |")
+        lines.append(f"| {_stage_label(stage, r)} | {_pct(u)} |")
+    pe = nu["per_node_pe_busy"]
     lines += [f"| **all** | **{_pct(nu['overall'])}** |", "", f"Method: {nu['method']}", "",
-              "![node utilisation](node_utilisation.png)", ""]
+              "The heat map below shows a different metric: the PE-array busy fraction of each node over the whole run "
+              f"(mean {_pct(sum(pe.values()) / max(len(pe), 1))}), which counts only GEMM time, while Eq. 21 counts a "
+              "node as occupied for the whole of every temporal layer it takes part in.", "",
+              "![PE-array busy fraction per node](node_utilisation.png)", ""]
     lines += ["## Segments", "",
               "| segment | stage | repeat | cycles / rep | contention-free / rep | predicted / rep | total cycles |",
               "|---|---:|---:|---:|---:|---:|---:|"]
@@ -129,10 +137,10 @@ def markdown(r: dict) -> str:
         lines.append(f"| {label} | {len(fr)} | {_pct(sum(fr.values()) / len(fr))} | {_pct(fr[busiest])} | `{busiest}` |")
     links = r["links"]
     if links:
-        lines += ["", "Busiest links:", "", "| link | busy | bytes |", "|---|---:|---:|"]
-        for name, v in sorted(links.items(), key=lambda kv: (-kv[1]["busy_fraction"], kv[0]))[:10]:
-            lines.append(f"| `{name}` | {_pct(v['busy_fraction'])} | {_num(v['bytes'])} |")
-        lines += ["", "![link load](link_load.png)"]
+        lines += ["", "Busiest links (links tied at one busy fraction share a row):", "",
+                  "| link | busy | bytes |", "|---|---:|---:|"]
+        lines += busiest_links(links)
+        lines += ["", "![link busy fraction](link_load.png)"]
     peaks = r["buffer_peak_bytes"]
     c = r["counts"]
     lines += ["", "## Counts", "",
@@ -141,7 +149,9 @@ def markdown(r: dict) -> str:
               f"* NoC: {_num(c['bytes_sent'])} bytes sent, {_num(c['bytes_received'])} received; by category "
               + ", ".join(f"{k} {_num(v)}" for k, v in c["noc_bytes_by_category"].items()),
               f"* DRAM: {_num(c['dram_bytes_read'])} bytes read, {_num(c['dram_bytes_written'])} written; "
-              f"{_num(c['dram_queue_wait_cycles'])} cycles of bank queueing",
+              f"{_num(c['dram_queue_wait_cycles'])} cycles of bank queueing summed over all bank requests (each "
+              "request's wait behind the one before it; requests wait in parallel on different banks, so the sum "
+              "can exceed the latency many times)",
               f"* SRAM buffer: peak {_num(max(peaks.values(), default=0))} of {_num(r['buffer_capacity_bytes'])} bytes; "
               f"{_num(c['buffer_stall_cycles'])} cycles of buffer stalls",
               f"* SimPy events: {_num(c['sim_events'])}",
@@ -187,6 +197,33 @@ def _energy_section(r: dict) -> list[str]:
     return lines
 
 
+def _overrides_line(r: dict) -> str:
+    sets = r.get("overrides") or []
+    if not sets:
+        return f"Hardware overrides: none (`{r['hw_name']}` as in hw_configs/)."
+    return f"Hardware overrides applied to `{r['hw_name']}`: " + ", ".join(f"`{x}`" for x in sets) + "."
+
+
+def busiest_links(links: dict, top: int = 10) -> list[str]:
+    """Table rows of the busiest links: ties at one busy fraction share a row; names in numeric order."""
+    from simulator.results.units import natural_key
+
+    groups: dict[float, list[str]] = {}
+    for name, v in links.items():
+        groups.setdefault(round(v["busy_fraction"], 4), []).append(name)
+    rows = []
+    for frac in sorted(groups, reverse=True)[:top]:
+        names = sorted(groups[frac], key=natural_key)
+        if len(names) == 1:
+            v = links[names[0]]
+            rows.append(f"| `{names[0]}` | {_pct(frac)} | {_num(v['bytes'])} |")
+        else:
+            total = sum(links[n]["bytes"] for n in names)
+            rows.append(f"| {len(names)} links, `{names[0]}` ... `{names[-1]}` | {_pct(frac)} | "
+                        f"{_num(total)} in all |")
+    return rows
+
+
 def _groups(r: dict):
     units = r["units"]
     for label, suffix in (("PE arrays", ".pe"), ("ACUs", ".acu"), ("network interfaces", ".ni"), ("DRAM banks", "]")):
@@ -207,6 +244,10 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def node_heatmap_title(r: dict) -> str:
+    return "PE-array busy fraction per node (GEMM time / latency)"
+
+
 def _node_heatmap(r: dict) -> bytes:
     import matplotlib.pyplot as plt
     import numpy as np
@@ -218,11 +259,32 @@ def _node_heatmap(r: dict) -> bytes:
         grid[int(m.group(1)), int(m.group(2))] = frac
     fig, ax = plt.subplots(figsize=(5.5, 4.6))
     im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, origin="upper")
-    fig.colorbar(im, ax=ax, label="PE-array busy fraction")
-    ax.set_title(f"Node utilisation (Eq. 21 overall {100 * r['node_utilisation']['overall']:.1f} %)")
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
+    fig.colorbar(im, ax=ax, label="PE-array busy fraction (0-1)")
+    ax.set_title(node_heatmap_title(r))
+    ax.set_xlabel("mesh column (node index)")
+    ax.set_ylabel("mesh row (node index)")
     return _png(fig)
+
+
+LINK_OFFSET = 0.18  # each direction of a link is drawn this far to the right of its travel (mesh units)
+
+
+def link_segments(links: dict) -> list[tuple[list[tuple[float, float]], float]]:
+    """One drawn segment per directed link, shifted to the right-hand side of travel so A->B and B->A never overlap."""
+    out = []
+    for name, v in links.items():
+        m = _LINK_RE.match(name)
+        if not m:
+            continue
+        r0, c0, r1, c1 = (int(g) for g in m.groups())
+        dr, dc = r1 - r0, c1 - c0  # unit step of travel in (row, col)
+        # right-hand normal of travel in plot coordinates (x = col, y = row, y grows downwards)
+        nx, ny = -dr * LINK_OFFSET, dc * LINK_OFFSET
+        trim = 0.15
+        start = (c0 + dc * trim + nx, r0 + dr * trim + ny)
+        end = (c1 - dc * trim + nx, r1 - dr * trim + ny)
+        out.append(([start, end], v["busy_fraction"]))
+    return out
 
 
 def _link_heatmap(r: dict) -> bytes:
@@ -231,29 +293,21 @@ def _link_heatmap(r: dict) -> bytes:
 
     rows, cols = r["mesh_rows"], r["mesh_cols"]
     fig, ax = plt.subplots(figsize=(6, 5.2))
-    segments, loads = [], []
-    for name, v in r["links"].items():
-        m = _LINK_RE.match(name)
-        if not m:
-            continue
-        r0, c0, r1, c1 = (int(g) for g in m.groups())
-        # offset the two directions of a link sideways so both are visible
-        dr, dc = (r1 - r0) * 0.12, (c1 - c0) * 0.12
-        segments.append([(c0 + dc + dr, r0 + dr - dc), (c1 - dc + dr, r1 - dr - dc)])
-        loads.append(v["busy_fraction"])
-    lines = LineCollection(segments, cmap="inferno_r", linewidths=2.2)
+    drawn = link_segments(r["links"])
+    segments, loads = [s for s, _ in drawn], [x for _, x in drawn]
+    lines = LineCollection(segments, cmap="inferno_r", linewidths=1.6)
     lines.set_array(loads)
     lines.set_clim(0, max(loads + [1e-9]))
     ax.add_collection(lines)
     ax.scatter([c for _ in range(rows) for c in range(cols)], [rr for rr in range(rows) for _ in range(cols)],
                s=10, color="#999999", zorder=3)
-    fig.colorbar(lines, ax=ax, label="link busy fraction")
+    fig.colorbar(lines, ax=ax, label="link busy fraction (0-1)")
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_aspect("equal")
-    ax.set_title("Link load over the mesh")
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
+    ax.set_title("Link busy fraction, each direction on its own side")
+    ax.set_xlabel("mesh column (node index); a link is drawn right of its direction of travel")
+    ax.set_ylabel("mesh row (node index)")
     return _png(fig)
 
 
@@ -273,7 +327,8 @@ def _latency_bars(r: dict) -> bytes:
         left = [a + b for a, b in zip(left, vals)]
     ax.invert_yaxis()
     ax.set_xlabel("latency on the critical path (ms)")
-    ax.set_title("Latency breakdown")
+    ax.set_ylabel("run total and each segment")
+    ax.set_title("Latency breakdown by critical-path category")
     ax.legend(loc="lower right", fontsize=8)
     return _png(fig)
 

@@ -65,6 +65,7 @@ class CrossbarResult(BaseModel):
     softmax_units: list[dict[str, Any]] = Field(description="Softmax unit busy cycles and utilisation (unit: cycles, fraction).")
     checks: dict[str, Any] = Field(description="Conservation checks of the run (unit: count).")
     unmapped_macs: int = Field(ge=0, description="Stem/head MACs Table II does not map (unit: MAC).")
+    overrides: list[str] = Field(default_factory=list, description="Hardware overrides (--set key=value) applied to hw, as given (unit: none).")
 
 
 def _figures(summary: dict) -> dict[str, float]:
