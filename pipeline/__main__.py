@@ -6,18 +6,30 @@ a subprocess and passes files between them, so it imports none of the three
 packages and the import boundaries of DESIGN.md hold. A stage that is not
 built yet is reported plainly and nothing is invented in its place.
 
-Run folders: ``runs/<model>-<img>-<hw>[-<method>][-b<batch>][-reuse...]/`` with
+Run folders are named by their resolved inputs, so no run overwrites another:
+``runs/<model>-<img>-<hw name>[-<method>][-b<batch>][-td<ms>][-reuse-...][-set-...]-<digest>/``
+where ``<digest>`` is the first 8 hex digits of a sha256 over the resolved
+hardware config (after ``--set`` overrides; ``python -m simulator hw``), the
+override list and every other input; replays go to
+``runs/replay-<program's folder>-on-<hw name>[-set-...]-<digest>/`` (the
+digest also covers the program file). ``--print-run-dir`` prints the folder a
+command would use and exits; every run prints ``run folder: ...`` at the end.
+A run is built in a hidden ``runs/.tmp-...`` folder and renamed into place
+when every stage succeeded; a failed run removes it, so it leaves nothing
+behind and never touches an earlier run. Each folder holds
 ``workload.json``, ``program.json``, ``result.json``, ``meta.json``,
-``report.md`` and PNGs. Every file is written atomically by its stage.
+``units.csv``, ``report.md`` and PNGs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -49,14 +61,33 @@ def _run(cmd: list[str], what: str) -> None:
     print(f"[{what}] done in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def _hw_kind(hw: str) -> str:
+def _resolve_hw(hw: str, sets: list[str]) -> dict:
+    """Name, kind and sha256 of the config after overrides (``python -m simulator hw``); exits 2 on a bad config."""
     path = hw if os.path.isfile(hw) else os.path.join(HW_DIR, hw + ".yaml")
     if not os.path.isfile(path):
         names = sorted(f[:-5] for f in os.listdir(HW_DIR) if f.endswith(".yaml")) if os.path.isdir(HW_DIR) else []
         _fail(f"unknown hardware config '{hw}'; known configs: {', '.join(names) or 'none yet'}")
-    with open(path) as f:
-        m = re.search(r"^kind:\s*(\S+)", f.read(), re.M)
-    return m.group(1) if m else "unknown"
+    if not _stage_built("simulator"):
+        with open(path) as f:
+            m = re.search(r"^kind:\s*(\S+)", f.read(), re.M)
+        return {"name": os.path.splitext(os.path.basename(path))[0], "kind": m.group(1) if m else "unknown",
+                "digest": _digest_file(path)}
+    cmd = [sys.executable, "-m", "simulator", "hw", "--hw", hw]
+    for item in sets:
+        cmd += ["--set", item]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(proc.returncode)
+    return json.loads(proc.stdout)
+
+
+def _digest_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _default_hw(model: str) -> str:
@@ -65,20 +96,94 @@ def _default_hw(model: str) -> str:
     return DEFAULT_PIM
 
 
-def _run_dir(a) -> str:
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")
+
+
+def _sets_tag(sets: list[str]) -> list[str]:
+    """A readable hint of the overrides ('noc.flit_bits=128' -> 'set-flit_bits-128'); the digest tells them apart."""
+    if not sets:
+        return []
+    tag = "_".join(_slug(item.split("=", 1)[0].rsplit(".", 1)[-1] + "=" + item.split("=", 1)[-1]) for item in sets)
+    return ["set-" + (tag[:48].rstrip("-_") if len(tag) > 48 else tag)]
+
+
+def _short_digest(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _run_dir(a, hw: dict) -> str:
+    """The folder of a sim/schedule run: readable name + digest of the resolved inputs (or --out as given)."""
     if a.out:
-        return a.out
-    hw = os.path.splitext(os.path.basename(a.hw))[0]
-    parts = [a.model, str(a.img), hw]
-    if a.method != "allspark" and _hw_kind(a.hw) == "pim_mesh":
-        parts.append(a.method)
+        return os.path.abspath(a.out)
+    parts = [a.model, str(a.img), hw["name"]]
+    if a.method != _default_method(hw["kind"]):
+        parts.append(_slug(a.method))
     if a.batch != 1:
         parts.append(f"b{a.batch}")
     if a.target_delay_ms:
         parts.append(f"td{a.target_delay_ms:g}ms")
     if a.reuse:
         parts.append("reuse-" + re.sub(r"[^A-Za-z0-9]+", "-", a.reuse).strip("-"))
+    parts += _sets_tag(a.set)
+    parts.append(_short_digest({
+        "model": a.model, "img": a.img, "batch": a.batch, "method": a.method, "reuse": a.reuse,
+        "target_delay_ms": a.target_delay_ms, "hw": hw["digest"], "overrides": list(a.set),
+    }))
     return os.path.join(REPO, "runs", "-".join(parts))
+
+
+def _default_method(kind: str) -> str:
+    return "trex" if kind == "crossbar_chip" else "allspark"
+
+
+class _Staging:
+    """Build a run in a hidden sibling folder; move it into place on success, remove it on failure."""
+
+    def __init__(self, final: str):
+        self.final = final
+        parent = os.path.dirname(final) or "."
+        self.tmp = os.path.join(parent, f".tmp-{os.path.basename(final)}-{os.getpid()}")
+
+    def __enter__(self) -> str:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        os.makedirs(self.tmp)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        _fix_paths(self.tmp, self.final)
+        if not os.path.isdir(self.final):
+            os.makedirs(os.path.dirname(self.final) or ".", exist_ok=True)
+            os.rename(self.tmp, self.final)
+        else:  # the same inputs ran before, or --out names an existing folder: replace file by file (atomic each)
+            for name in sorted(os.listdir(self.tmp)):
+                os.replace(os.path.join(self.tmp, name), os.path.join(self.final, name))
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
+def _fix_paths(tmp: str, final: str) -> None:
+    """meta.json records the program path the simulator read: point it at the final folder."""
+    meta = os.path.join(tmp, "meta.json")
+    if not os.path.isfile(meta):
+        return
+    with open(meta) as f:
+        data = json.load(f)
+    prog = data.get("program")
+    if isinstance(prog, str) and prog.startswith(tmp + os.sep):
+        data["program"] = os.path.join(final, prog[len(tmp) + 1:])
+        with open(meta + ".part", "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(meta + ".part", meta)
+
+
+def _rel(path: str) -> str:
+    rel = os.path.relpath(path, REPO)
+    return path if rel.startswith("..") else rel
 
 
 def _trace(a, out_dir: str, reuse: str | None = None) -> str:
@@ -117,9 +222,6 @@ def _simulate(a, out_dir: str, prog: str) -> None:
     if a.trace:
         cmd.append("--trace")
     _run(cmd, "simulate")
-    report = os.path.join(out_dir, "report.md")
-    if os.path.isfile(report):
-        print(f"report: {os.path.relpath(report, REPO)}")
 
 
 def _trex_plan(a, out_dir: str, wl: str) -> str:
@@ -138,28 +240,55 @@ def _trex_plan(a, out_dir: str, wl: str) -> str:
 
 def cmd_sim(a, simulate: bool = True) -> None:
     a.hw = a.hw or _default_hw(a.model)
-    kind = _hw_kind(a.hw)
-    out_dir = _run_dir(a)
-    os.makedirs(out_dir, exist_ok=True)
+    _check_args(a)
+    hw = _resolve_hw(a.hw, a.set)
+    kind = hw["kind"]
+    if a.method is None or (kind == "crossbar_chip" and a.method == "allspark"):
+        a.method = _default_method(kind)  # make's METHOD=allspark default means "the default method"
+    final = _run_dir(a, hw)
+    if a.print_run_dir:
+        print(_rel(final))
+        return
     if a.target_delay_ms and kind != "crossbar_chip":
         _fail("TARGET_DELAY_MS (TReX Algorithm 1) needs a crossbar config such as fefet-64")
-    reuse = a.reuse
-    if a.target_delay_ms:
-        if not _stage_built("scheduler"):
-            _fail("TARGET_DELAY_MS needs the scheduler (Algorithm 1), which is not built yet", 3)
-        base = _trace(a, out_dir)
-        reuse = _trex_plan(a, out_dir, base)
-    wl = _trace(a, out_dir, reuse)
-    prog = _schedule(a, out_dir, wl)
-    if prog and simulate:
-        _simulate(a, out_dir, prog)
-    print(f"run folder: {os.path.relpath(out_dir, REPO)}")
+    with _Staging(final) as out_dir:
+        reuse = a.reuse
+        if a.target_delay_ms:
+            if not _stage_built("scheduler"):
+                _fail("TARGET_DELAY_MS needs the scheduler (Algorithm 1), which is not built yet", 3)
+            base = _trace(a, out_dir)
+            reuse = _trex_plan(a, out_dir, base)
+        wl = _trace(a, out_dir, reuse)
+        prog = _schedule(a, out_dir, wl)
+        if prog and simulate:
+            _simulate(a, out_dir, prog)
+    _done(final)
+
+
+def _done(final: str) -> None:
+    report = os.path.join(final, "report.md")
+    if os.path.isfile(report):
+        print(f"report: {_rel(report)}")
+    print(f"run folder: {_rel(final)}", flush=True)
+
+
+def _check_args(a) -> None:
+    if getattr(a, "img", 1) < 1:
+        _fail(f"image size {a.img} must be a positive number of pixels")
+    if getattr(a, "batch", 1) < 1:
+        _fail(f"batch size {a.batch} must be at least 1")
 
 
 def cmd_trace(a) -> None:
-    out_dir = a.out or os.path.join(REPO, "runs", f"{a.model}-{a.img}")
-    os.makedirs(out_dir, exist_ok=True)
-    _trace(a, out_dir, a.reuse)
+    _check_args(a)
+    name = f"{a.model}-{a.img}" + ("-reuse-" + re.sub(r"[^A-Za-z0-9]+", "-", a.reuse).strip("-") if a.reuse else "")
+    final = os.path.abspath(a.out) if a.out else os.path.join(REPO, "runs", name)
+    if a.print_run_dir:
+        print(_rel(final))
+        return
+    with _Staging(final) as out_dir:
+        _trace(a, out_dir, a.reuse)
+    _done(final)
 
 
 def cmd_replay(a) -> None:
@@ -167,14 +296,19 @@ def cmd_replay(a) -> None:
         _fail(f"program file '{a.program}' does not exist")
     if not _stage_built("simulator"):
         _fail("the simulator (python -m simulator) is not built yet", 3)
-    hw = a.hw or DEFAULT_PIM
-    _hw_kind(hw)
-    tag = os.path.splitext(os.path.basename(hw))[0]
+    a.hw = a.hw or DEFAULT_PIM
+    hw = _resolve_hw(a.hw, a.set)
     src = os.path.basename(os.path.dirname(os.path.abspath(a.program)))
-    out_dir = a.out or os.path.join(REPO, "runs", f"replay-{src}-on-{tag}")
-    a.hw, a.trace = hw, a.trace
-    _simulate(a, out_dir, a.program)
-    print(f"run folder: {os.path.relpath(out_dir, REPO)}")
+    digest = _short_digest({"program": _digest_file(a.program), "hw": hw["digest"], "overrides": list(a.set)})
+    name = "-".join([f"replay-{src}-on-{hw['name']}", *_sets_tag(a.set), digest])
+    final = os.path.abspath(a.out) if a.out else os.path.join(REPO, "runs", name)
+    if a.print_run_dir:
+        print(_rel(final))
+        return
+    program = os.path.abspath(a.program)
+    with _Staging(final) as out_dir:
+        _simulate(a, out_dir, program)
+    _done(final)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -186,18 +320,20 @@ def main(argv: list[str] | None = None) -> None:
         q.add_argument("--img", type=int, default=224)
         q.add_argument("--hw", default=None)
         q.add_argument("--batch", type=int, default=1)
-        q.add_argument("--method", default="allspark")
+        q.add_argument("--method", default=None, help="allspark | B | P | AH (PIM, default allspark); trex | ... (crossbar)")
         q.add_argument("--trace", action="store_true")
         q.add_argument("--set", action="append", default=[])
         q.add_argument("--target-delay-ms", type=float, default=None)
         q.add_argument("--reuse", default=None)
         q.add_argument("--out", default=None)
+        q.add_argument("--print-run-dir", action="store_true", help="print the run folder these inputs use and exit")
     r = sub.add_parser("replay")
     r.add_argument("--program", required=True)
     r.add_argument("--hw", default=None)
     r.add_argument("--set", action="append", default=[])
     r.add_argument("--trace", action="store_true")
     r.add_argument("--out", default=None)
+    r.add_argument("--print-run-dir", action="store_true", help="print the run folder these inputs use and exit")
     a = p.parse_args(argv)
     if a.cmd == "sim":
         cmd_sim(a)

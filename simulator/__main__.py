@@ -2,7 +2,8 @@
 
     python -m simulator run --program P --hw H --out DIR [--set key=value ...] [--trace] [--mode full|block-reuse]
     python -m simulator noc --k 16 --traffic uniform --rate 0.1 --packet-flits 16 [--flit-level] [--json] [--sweep]
-    python -m simulator report --run DIR      (re-render report.md and PNGs from result.json)
+    python -m simulator report --run DIR      (re-render report.md, PNGs and units.csv from result.json)
+    python -m simulator hw --hw H [--set key=value ...]   (resolve a config: print name, kind, digest as JSON)
 
 ``run`` dispatches on the program's kind: PIM meshes to ``simulator.engine.pim``,
 crossbar chips to ``simulator.engine.crossbar``.
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--hotspot-fraction", type=float, default=0.1, help="share of packets sent to the centre node (hotspot)")
     g = sub.add_parser("report", help="re-render report.md and PNGs from a run folder's result.json")
     g.add_argument("--run", required=True)
+    h = sub.add_parser("hw", help="resolve a hardware config with overrides; print its name, kind and sha256 as JSON")
+    h.add_argument("--hw", required=True)
+    h.add_argument("--set", action="append", default=[])
     return p
 
 
@@ -64,6 +68,13 @@ def main(argv: list[str] | None = None) -> None:
         from simulator.runner import report_command
 
         report_command(args)
+    elif args.cmd == "hw":
+        import json
+
+        from simulator.hw.loader import hw_digest, load_hw
+
+        hw = load_hw(args.hw, args.set)
+        print(json.dumps({"name": hw.name, "kind": hw.kind, "digest": hw_digest(hw)}, sort_keys=True))
 
 
 if __name__ == "__main__":

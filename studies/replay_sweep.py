@@ -39,7 +39,8 @@ from simulator.hw.loader import load_hw  # noqa: E402
 log = logging.getLogger("replay_sweep")
 
 DEFAULT_HW = "pim-dram-16x16"
-DEFAULT_PROGRAM = os.path.join(REPO, "runs", f"swin-b-224-{DEFAULT_HW}", "program.json")
+DEFAULT_PROGRAM = None  # the Swin-B 224 program of `make sim MODEL=swin-b`, found through the pipeline
+SWIN_B = ["--model", "swin-b", "--img", "224", "--hw", DEFAULT_HW]
 DRAM_TIMINGS = ("t_rcd_cycles", "t_cl_cycles", "t_wr_cycles", "t_rp_cycles")
 COLUMNS = [
     "flit_bits", "dram_scale", "t_rcd_cycles", "t_cl_cycles", "t_wr_cycles", "t_rp_cycles", "latency_cycles",
@@ -49,15 +50,26 @@ COLUMNS = [
 ]
 
 
-def ensure_program(path: str) -> str:
+def default_program() -> str:
+    """Where the pipeline keeps the Swin-B 224 program (its run folder is named by the resolved inputs)."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "schedule", *SWIN_B, "--print-run-dir"], cwd=REPO,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise UserError(f"could not locate the Swin-B run folder: {proc.stderr.strip() or 'pipeline failed'}")
+    return os.path.join(REPO, proc.stdout.strip(), "program.json")
+
+
+def ensure_program(path: str | None) -> str:
     """The recorded Swin-B program; schedule it once through the pipeline if it is not there yet."""
+    if path is not None:
+        if not os.path.isfile(path):
+            raise UserError(f"program file {path!r} does not exist")
+        return path
+    path = default_program()
     if os.path.isfile(path):
         return path
-    if path != DEFAULT_PROGRAM:
-        raise UserError(f"program file {path!r} does not exist")
     log.info("no recorded Swin-B program yet: scheduling one (python -m pipeline schedule --model swin-b)")
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "schedule", "--model", "swin-b", "--img", "224",
-                           "--hw", DEFAULT_HW], cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "schedule", *SWIN_B], cwd=REPO)
     if proc.returncode != 0 or not os.path.isfile(path):
         raise UserError("could not produce the Swin-B program to replay (the scheduler failed or is not built)")
     return path
