@@ -54,7 +54,7 @@ FORCE:
 
 venv: $(STAMP) ## Create .venv and install the pinned requirements (other targets do this for you)
 
-sim: $(STAMP) ## Trace, schedule and simulate MODEL on HW into runs/<model>-<img>-<hw>/
+sim: $(STAMP) ## Trace, schedule and simulate MODEL on HW into runs/<model>-<img>-<hw>[-...]-<digest>/ (printed)
 	@$(PY) -m pipeline sim $(PIPE_ARGS)
 
 trace: $(STAMP) ## Trace MODEL at IMG into a WorkloadGraph (runs/<model>-<img>/workload.json)
@@ -70,7 +70,7 @@ replay: $(STAMP) ## Re-run a recorded PROGRAM on another HW config (SET='a.b=x .
 noc: $(STAMP) ## Synthetic NoC latency-load sweep on a 16x16 mesh (uniform traffic), PNG into runs/noc/
 	@$(PY) -m simulator noc --k 16 --traffic uniform --sweep --out runs/noc
 
-study: $(STAMP) ## Replay one Swin-B program over link bandwidth and DRAM timing (CSV + PNG in runs/study/)
+study: $(STAMP) ## Replay one Swin-B program over link bandwidth and DRAM timing (latency, energy: CSV + PNG in runs/study/)
 	@$(PY) studies/replay_sweep.py --out runs/study
 
 trex-demo: $(STAMP) ## TReX on a small ViT (digits): train, search reuse patterns, noise-aware tuning, table
