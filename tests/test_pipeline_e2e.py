@@ -45,7 +45,9 @@ def test_pim_rerun_is_byte_identical(pim_run, tmp_path):
 
 
 def test_crossbar_run(tmp_path):
-    _pipeline("sim", "--model", "vit-tiny-digits", "--img", "8", "--hw", "fefet-64", "--out", str(tmp_path))
+    proc = _pipeline("sim", "--model", "vit-tiny-digits", "--img", "8", "--hw", "fefet-64", "--out", str(tmp_path))
+    assert "allspark" not in proc.stdout and "--method trex" in proc.stdout  # make's METHOD default is not logged
+    assert (tmp_path / "units.csv").is_file()
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["totals"]["delay_ms"] > 0 and result["totals"]["energy_mj"] > 0
     assert result["des_matches_closed_form"]

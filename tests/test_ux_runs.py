@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -57,30 +58,33 @@ def test_replays_of_one_program_land_in_separate_folders(tmp_path):
 def test_a_failed_run_leaves_no_stray_folder():
     runs = os.path.join(REPO, "runs")
     before = set(os.listdir(runs))
-    for args in (("sim", "--model", "swin-bb"),                     # fails in the tracer
-                 ("sim", *TINY, "--method", "nosuch"),              # fails in the scheduler, after the trace
+    for args in (("sim", *TINY, "--method", "nosuch"),              # fails in the scheduler, after the trace
                  ("sim", *TINY, "--set", "noc.flit_bits=zero")):    # fails resolving the config
         proc = _pipeline(*args)
         assert proc.returncode == 2, (args, proc.stderr)
     assert set(os.listdir(runs)) == before
 
 
-def test_a_run_prints_its_folder_and_its_report_states_the_override():
-    proc = _pipeline("sim", *TINY, "--set", "dram.t_rcd_cycles=7")
+def test_a_run_prints_its_folder_and_its_report_states_the_override(tmp_path):
+    from sim_helpers import ins, program, segment
+    from simulator.ir import dump_program
+
+    prog = tmp_path / "program.json"
+    prog.write_text(dump_program(program([segment({
+        "node[0][0].pe": [ins(1, "GEMM", m=16, k=32, n=32)],
+        "node[0][0].ni": [ins(2, "SEND", [1], peer="node[1][1]", bytes=512, msg=1, category="fmap_transfer")],
+        "node[1][1].ni": [ins(3, "RECV", peer="node[0][0]", bytes=512, msg=1, category="fmap_transfer")],
+    })])))
+    args = ("replay", "--program", str(prog), "--hw", "pim-dram-8x8", "--set", "dram.t_rcd_cycles=7")
+    proc = _pipeline(*args)
     assert proc.returncode == 0, proc.stderr
     folder = re.search(r"^run folder: (\S+)$", proc.stdout, re.M).group(1)
-    assert folder == _run_dir("sim", *TINY, "--set", "dram.t_rcd_cycles=7")
+    assert folder == _run_dir(*args)
     path = os.path.join(REPO, folder)
     try:
         assert "dram.t_rcd_cycles=7" in open(os.path.join(path, "report.md")).read()
         assert os.path.isfile(os.path.join(path, "units.csv"))
+        assert json.load(open(os.path.join(path, "meta.json")))["program"] == str(prog)
         assert not [n for n in os.listdir(os.path.dirname(path)) if n.startswith(".tmp-")]
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def test_crossbar_run_log_does_not_name_the_pim_method(tmp_path):
-    proc = _pipeline("schedule", "--model", "vit-tiny-digits", "--img", "8", "--hw", "fefet-64", "--method", "allspark",
-                     "--out", str(tmp_path / "x"))
-    assert proc.returncode == 0, proc.stderr
-    assert "allspark" not in proc.stdout and "--method trex" in proc.stdout

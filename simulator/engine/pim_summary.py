@@ -265,9 +265,8 @@ def summarise(
         [unit_dyn.get(u, 0.0) + unit_static(u) for u in all_units] + list(buffer_energy.values()) + list(link_energy.values())
         + [router_energy * n_routers]
     )
-    if n_routers not in (0, nodes_total) or (n_routers == 0 and router_energy):
-        # a network without per-router counters: router leakage is kept in the totals, not per unit
-        unit_energy_total += router_energy * (nodes_total - n_routers)
+    # routers the network reported no counters for still leak: in the totals, not in a router row
+    unit_energy_total += router_energy * (nodes_total - n_routers)
     if not _close(unit_energy_total, energy_total):
         raise InvariantError(f"energy by unit sums to {unit_energy_total} pJ but the total is {energy_total} pJ")
     invariants.append("energy breakdown (by action, component, stage and unit) sums to the total; NoC energy counted by the "
