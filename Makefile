@@ -20,6 +20,7 @@ TARGET_DELAY_MS ?=
 REUSE ?=
 PROGRAM ?=
 OUT ?=
+FAST ?= 0
 SPEC ?=
 ADDRESS ?=
 
@@ -30,7 +31,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim trace schedule replay noc study sweep trex-demo test test-all bench clean clean-runs
+.PHONY: help venv sim trace schedule replay noc study sweep reproduce trex-demo test test-all bench clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +73,9 @@ study: $(STAMP) ## Replay one Swin-B program over link bandwidth and DRAM timing
 sweep: $(STAMP) ## Run a sweep SPEC on Ray (local; ADDRESS=host:port for a cluster): sweep.csv/.parquet in OUT
 	@test -n "$(SPEC)" || { echo "error: give SPEC=studies/specs/<name>.yaml"; exit 2; }
 	@$(PY) -m studies sweep $(SPEC) $(if $(OUT),--out $(OUT)) $(if $(ADDRESS),--address $(ADDRESS)) $(foreach s,$(SET),--set $(s))
+
+reproduce: $(STAMP) ## Every table/figure of both papers beside the paper's values: runs/reproduce/fidelity.md (FAST=1: a subset)
+	@$(PY) -m studies.reproduce --out $(or $(OUT),runs/reproduce) $(if $(filter 1 yes true,$(FAST)),--fast) $(if $(ADDRESS),--address $(ADDRESS))
 
 trex-demo: $(STAMP) ## TReX on a small ViT (digits): train, search reuse patterns, noise-aware tuning, table
 	@$(PY) -m workloads.reuse demo --out runs/trex-demo

@@ -1,7 +1,8 @@
 """``python -m studies.reproduce``: run every figure's points, compare with the paper, write runs/reproduce/.
 
 Points of all figures are pooled and de-duplicated (the same run serves several figures), then run
-one after another with a progress bar (tqdm). A point that fails records its one-sentence error;
+as Ray tasks (local instance by default; ``--address`` or ``$RAY_ADDRESS`` for a cluster; ``--serial``
+in this process) with a progress bar (tqdm). A point that fails records its one-sentence error;
 the figures that need it say so in fidelity.md and the others are still written.
 """
 
@@ -19,7 +20,7 @@ import traceback
 from simulator.atomic import write_json, write_text
 from simulator.errors import UserError
 from studies.reproduce import FIGURES
-from studies.reproduce.core import Point, Row, fidelity_md, run_point, write_data
+from studies.reproduce.core import Point, Row, fidelity_md, run_point, write_data, write_series
 
 
 def signature(p: Point) -> str:
@@ -37,8 +38,24 @@ def figure_modules(only: list[str] | None):
     return mods
 
 
-def run_all(points: list[Point], progress: bool = True) -> tuple[dict[str, dict], dict[str, str]]:
-    """Run each distinct point once (signature of function + arguments); results and errors by signature."""
+def _run_one(p: Point) -> tuple[str, dict | str]:
+    """('ok', result) or ('error', one sentence): a failing point must not stop the others."""
+    try:
+        return "ok", run_point(p)
+    except UserError as e:
+        return "error", str(e)
+    except Exception as e:  # noqa: BLE001 - recorded as the point's error
+        traceback.print_exc(file=sys.stderr)
+        return "error", f"{type(e).__name__}: {e}".splitlines()[0]
+
+
+def run_all(points: list[Point], progress: bool = True, serial: bool = False, address: str | None = None,
+            num_cpus: int | None = None) -> tuple[dict[str, dict], dict[str, str]]:
+    """Run each distinct point once (signature of function + arguments); results and errors by signature.
+
+    Points run as Ray tasks (``studies.sweep.init_ray``: a local instance with ``num_cpus`` workers, or
+    the cluster at ``address`` / ``$RAY_ADDRESS``); ``serial`` runs them in this process instead.
+    """
     from tqdm import tqdm
 
     todo: dict[str, Point] = {}
@@ -46,16 +63,34 @@ def run_all(points: list[Point], progress: bool = True) -> tuple[dict[str, dict]
         todo.setdefault(signature(p), p)
     results: dict[str, dict] = {}
     errors: dict[str, str] = {}
-    bar = tqdm(todo.items(), desc="reproduce", unit="point", disable=not progress, file=sys.stderr)
-    for sig, p in bar:
-        bar.set_postfix_str(p.id[:60])
+    bar = tqdm(total=len(todo), desc="reproduce", unit="point", disable=not progress, file=sys.stderr)
+
+    def record(sig: str, outcome: tuple[str, dict | str]) -> None:
+        status, value = outcome
+        (results if status == "ok" else errors)[sig] = value
+        bar.set_postfix_str(todo[sig].id[:60])
+        bar.update(1)
+
+    if serial:
+        for sig, p in todo.items():
+            record(sig, _run_one(p))
+    else:
+        import ray
+
+        from studies.sweep import init_ray
+
+        started = init_ray(address, num_cpus)
         try:
-            results[sig] = run_point(p)
-        except UserError as e:
-            errors[sig] = str(e)
-        except Exception as e:  # a failing point must not stop the others; its error is recorded
-            errors[sig] = f"{type(e).__name__}: {e}".splitlines()[0]
-            traceback.print_exc(file=sys.stderr)
+            task = ray.remote(num_cpus=1)(_run_one)
+            pending = {task.remote(p): sig for sig, p in todo.items()}
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    record(pending.pop(ref), ray.get(ref))
+        finally:
+            if started:
+                ray.shutdown()
+    bar.close()
     return results, errors
 
 
@@ -65,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="a subset of the points (under 5 minutes on 2 cores)")
     ap.add_argument("--only", action="append", help="only this figure folder (repeatable), e.g. trex-table4")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--serial", action="store_true", help="run the points in this process instead of on Ray")
+    ap.add_argument("--address", default=None, help="Ray cluster address (default $RAY_ADDRESS, else a local instance)")
+    ap.add_argument("--num-cpus", type=int, default=None, help="workers of the local Ray instance (default: all cores)")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -75,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     cache = os.path.join(a.out, "_cache")
     os.makedirs(cache, exist_ok=True)
     plan = {m.FIGURE: m.points(a.fast, cache) for m in mods}
-    results, errors = run_all([p for pts in plan.values() for p in pts], progress=not a.no_progress)
+    try:
+        results, errors = run_all([p for pts in plan.values() for p in pts], progress=not a.no_progress,
+                                  serial=a.serial, address=a.address, num_cpus=a.num_cpus)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     from studies.reproduce.plots import plot
 
@@ -96,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
         rows_by_figure[m.FIGURE] = rows
         write_data(folder, rows)
+        if rows and hasattr(m, "table"):
+            write_series(os.path.join(folder, "series.csv"), m.table(res))
         if rows:
             plot(m.FIGURE, folder, m.TITLE, rows, res)
         if failed and m.FIGURE not in fig_errors:

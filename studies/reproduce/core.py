@@ -107,6 +107,19 @@ def write_data(folder: str, rows: list[Row]) -> None:
     write_text(os.path.join(folder, "data.csv"), data_csv(rows))
 
 
+def write_series(path: str, table: list[dict]) -> None:
+    """The figure's own bars/lines (no paper values) as CSV, columns in first-seen order."""
+    cols: list[str] = []
+    for r in table:
+        cols += [k for k in r if k not in cols]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in table:
+        w.writerow([_fmt(r[c], 8) if isinstance(r.get(c), float) else r.get(c, "") for c in cols])
+    write_text(path, buf.getvalue())
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -129,11 +142,17 @@ def fidelity_md(rows_by_figure: dict[str, list[Row]], titles: dict[str, str], wa
         lines += [f"## {titles.get(fig, fig)} (`{fig}/`)", "",
                   "| metric | paper | ours | error | tolerance | within | reason where not (note where within) |",
                   "| --- | ---: | ---: | ---: | ---: | :---: | --- |"]
+        contradiction = CONTRADICTIONS.get(fig, "")
         for r in rows:
+            reason = r.reason
+            if contradiction and contradiction in reason:
+                reason = reason.replace(contradiction, "the paper contradicts itself, see the note below the table")
             err = "" if r.rel_error is None else f"{r.rel_error:+.1%}"
             tol = {"rel": f"{r.tolerance:.0%}", "above": f">= paper x (1 - {r.tolerance:.0%})", "below": "< paper",
                    "exact": "equal", "true": "holds"}[r.mode]
             lines.append(f"| {_md_cell(r.metric)} | {_fmt(r.paper, 5)} | {_fmt(r.ours, 5)} | {err} | {tol} | "
-                         f"{'yes' if r.within else '**no**'} | {_md_cell(r.reason)} |")
+                         f"{'yes' if r.within else '**no**'} | {_md_cell(reason)} |")
         lines.append("")
+        if contradiction and any(not r.within for r in rows):
+            lines += [f"**Why no reading reaches the paper here.** {contradiction}", ""]
     return "\n".join(lines)

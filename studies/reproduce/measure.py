@@ -95,12 +95,21 @@ def _table_v_on_paper_partition(problem) -> tuple[dict, int]:
               [((8, 2), 16), ((8, 2), 16), ((16, 4), 4)], [((4, 4), 9)]]
     kinds = [KindSchedule([(Partition(u, v), b) for (u, v), b in ls], resident=(1, 1) in [uv for uv, _ in ls])
              for ls in layers]
-    from scheduler.allspark.problem import evaluate
+    from scheduler.allspark import costs
 
     sched = Schedule("allspark", kinds)
     rows = table_v_rows(problem, sched)
+    cycles = 0  # what problem.evaluate sums, from the cost tables directly (pruned candidates included)
+    for kp, ks in zip(problem.kinds, sched.kinds):
+        for part, _ in ks.layers:
+            blk = costs.block_layer_cost(problem.hw, kp.kind, part, problem.batch, ks.resident)
+            trc = costs.transition_layer_cost(problem.hw, kp.transition, kp.kind, part, problem.batch, ks.resident)
+            if ks.resident:
+                cycles += kp.kind.count * blk.total_without_sharing + trc.total_without_sharing
+            else:
+                cycles += kp.kind.count * blk.total + trc.total
     return ({"weights_mib": {k: v / 2**20 for k, v in rows.weights.items()}, "workspace_mib": rows.workspace / 2**20},
-            evaluate(problem, sched).cycles)
+            cycles)
 
 
 def _simulate(wl, problem, sched, cfg) -> dict:

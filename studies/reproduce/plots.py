@@ -217,7 +217,7 @@ def plot_trex_fig15(path, title, rows, results):
 
 
 def plot_trex_reuse_accuracy(path, title, rows, results):
-    pts = sorted(results.values(), key=lambda r: r["n_reuse"])
+    pts = sorted(results["vit-tiny-digits"]["points"], key=lambda r: r["n_reuse"])
     base = pts[0]["accuracy"]
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.plot([p["n_reuse"] / p["n_encoders"] for p in pts], [p["accuracy"] / base for p in pts], "o-",
