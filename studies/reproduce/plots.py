@@ -58,6 +58,8 @@ def plot_generic(path: str, title: str, rows, results=None) -> None:
         ax2.set_xticks([])
         ax2.set_title("statements of the paper (green: holds)", fontsize=8)
     fig.suptitle(title, fontsize=10)
+    if qual:
+        fig.subplots_adjust(wspace=1.0)
     _save(fig, path)
 
 
@@ -251,7 +253,27 @@ def plot_trex_comparisons(path, title, rows, results):
     _save(fig, path)
 
 
+def plot_trex_table4(path, title, rows, results):
+    """Table IV as grouped bars: energy, delay, area, EDAP, TOPS/W, TOPS/mm^2 of each row over DeiT-S's paper value."""
+    from studies.reproduce.trex_table4 import FIGURES, ROWS
+
+    by = _by_metric(rows)
+    fig, axes = plt.subplots(1, len(FIGURES), figsize=(3 * len(FIGURES), 3.4))
+    names = list(ROWS)
+    for ax, (metric, _) in zip(axes, FIGURES):
+        ref = by[f"DeiT-S {metric}"].paper
+        ax.bar(names, [by[f"{r} {metric}"].ours / ref for r in names], color="tab:blue", label="ours")
+        ax.plot(names, [by[f"{r} {metric}"].paper / ref for r in names], **PAPER_STYLE)
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(axis="x", labelsize=6, rotation=45)
+    axes[0].set_ylabel("over the paper's DeiT-S row")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
 PLOTS = {
+    "trex-table4": plot_trex_table4,
     "allspark-fig11": plot_allspark_fig11, "allspark-fig12": plot_allspark_fig12, "allspark-fig13": plot_allspark_fig13,
     "allspark-batch": plot_allspark_batch, "allspark-table6": plot_allspark_table6, "trex-fig11-12": plot_trex_fig11_12,
     "trex-fig15": plot_trex_fig15, "trex-reuse-accuracy": plot_trex_reuse_accuracy,
