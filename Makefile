@@ -20,6 +20,9 @@ TARGET_DELAY_MS ?=
 REUSE ?=
 PROGRAM ?=
 OUT ?=
+FAST ?= 0
+SPEC ?=
+ADDRESS ?=
 
 PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(HW),--hw $(HW)) $(if $(filter 1 yes true,$(TRACE)),--trace) \
@@ -28,12 +31,13 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE help venv sim trace schedule replay noc study trex-demo test test-all bench clean clean-runs
+.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce trex-demo test test-all bench clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 SET='a.b=x ...'"
 	@echo "             TARGET_DELAY_MS=7 REUSE=strided:sl=2,start=3,n=5 PROGRAM=runs/.../program.json"
+	@echo "             SPEC=studies/specs/smoke.yaml OUT=runs/... ADDRESS=<ray cluster address> (make sweep)"
 
 # The stamp holds a sha256 of the requirement files (tools/venv_stamp.py), not a timestamp:
 # reinstall only when their contents changed, so a fresh clone beside an existing venv does not.
@@ -47,7 +51,7 @@ $(STAMP):
 	   $(PY) -m pip install -r requirements-dev.txt && \
 	   $(PY) -m pip install --no-deps --no-build-isolation -e . ; } > $(VENV)/install.log 2>&1 \
 	  || { tail -n 30 $(VENV)/install.log; echo "error: installation into $(VENV) failed (full log: $(VENV)/install.log)"; exit 1; }
-	@$(PY) -c "import torch, timm, simpy, ortools, networkx, pydantic, pytest" || { echo "error: installation into $(VENV) is incomplete"; exit 1; }
+	@$(PY) -c "import torch, timm, simpy, ortools, networkx, pydantic, pytest, ray, pandas, pyarrow" || { echo "error: installation into $(VENV) is incomplete"; exit 1; }
 	@$(PYTHON) tools/venv_stamp.py write $(STAMP)
 
 FORCE:
@@ -72,6 +76,13 @@ noc: $(STAMP) ## Synthetic NoC latency-load sweep on a 16x16 mesh (uniform traff
 
 study: $(STAMP) ## Replay one Swin-B program over link bandwidth and DRAM timing (latency, energy: CSV + PNG in runs/study/)
 	@$(PY) studies/replay_sweep.py --out runs/study
+
+sweep: $(STAMP) ## Run a sweep SPEC on Ray (local; ADDRESS=host:port for a cluster): sweep.csv/.parquet in OUT
+	@test -n "$(SPEC)" || { echo "error: give SPEC=studies/specs/<name>.yaml"; exit 2; }
+	@$(PY) -m studies sweep $(SPEC) $(if $(OUT),--out $(OUT)) $(if $(ADDRESS),--address $(ADDRESS)) $(foreach s,$(SET),--set $(s))
+
+reproduce: $(STAMP) ## Every table/figure of both papers beside the paper's values: runs/reproduce/fidelity.md (FAST=1: a subset)
+	@$(PY) -m studies.reproduce --out $(or $(OUT),runs/reproduce) $(if $(filter 1 yes true,$(FAST)),--fast) $(if $(ADDRESS),--address $(ADDRESS))
 
 trex-demo: $(STAMP) ## TReX on a small ViT (digits): train, search reuse patterns, noise-aware tuning, table
 	@$(PY) -m workloads.reuse demo --out runs/trex-demo

@@ -232,8 +232,31 @@ def _grid(block: Block, resolution: list[int]) -> tuple[int, int]:
     return r, block.branches // r
 
 
-def block_kinds(wl: WorkloadGraph) -> list[BlockKind]:
-    """Group every stage's blocks into kinds of identical shape, in model order."""
+def _regions_of_subsampled(block: Block, stage_blocks: list[Block], resolution: list[int]):
+    """(branches, tokens per branch, grid) of a global sub-sampled attention block read as mapped by windows.
+
+    The block's queries are split into the local regions of the stage's windowed sibling (Twins-SVT's
+    LSA before each GSA); every region attends to the whole sub-sampled key/value set (kv_tokens
+    unchanged). None when the block is not such a block (it has a window, or several branches, or
+    the stage has no windowed sibling with several regions).
+    """
+    if block.interaction != "global_subsample" or block.window or block.branches != 1:
+        return None
+    sib = next((s for s in stage_blocks if s.window and s.branches > 1), None)
+    if sib is None:
+        return None
+    return sib.branches, ceil_div(block.tokens_per_branch, sib.branches), _grid(sib, resolution)
+
+
+def block_kinds(wl: WorkloadGraph, subsampled_attention: str = "windows") -> list[BlockKind]:
+    """Group every stage's blocks into kinds of identical shape, in model order.
+
+    ``subsampled_attention`` is the hardware config's ``fidelity.subsampled_attention`` reading:
+    ``windows`` splits a global sub-sampled attention block into its stage's local regions
+    (:func:`_regions_of_subsampled`), ``global`` keeps it one branch as traced. MACs are the same.
+    """
+    if subsampled_attention not in ("windows", "global"):
+        raise ValueError(f"subsampled_attention must be 'windows' or 'global', not {subsampled_attention!r}")
     kinds: list[BlockKind] = []
     for st in wl.stages:
         period = stage_period(st.blocks)
@@ -241,11 +264,15 @@ def block_kinds(wl: WorkloadGraph) -> list[BlockKind]:
             members = st.blocks[pos::period]
             b = members[0]
             key = f"s{st.index}" if period == 1 else f"s{st.index}.b{pos}"
+            branches, tokens, grid = b.branches, b.tokens_per_branch, _grid(b, st.resolution)
+            regions = _regions_of_subsampled(b, st.blocks, st.resolution) if subsampled_attention == "windows" else None
+            if regions is not None:
+                branches, tokens, grid = regions
             kinds.append(BlockKind(
                 key=key, stage=st.index, block_indices=tuple(m.index for m in members), dim=b.dim, heads=b.heads,
-                head_dim=b.head_dim, tokens=b.tokens_per_branch, kv_tokens=b.kv_tokens_per_branch,
-                branches=b.branches, mlp_hidden=b.mlp_hidden, interaction=b.interaction,
-                grid=_grid(b, st.resolution), gemms=tuple(specs_from_ops(b.ops, b.heads)),
+                head_dim=b.head_dim, tokens=tokens, kv_tokens=b.kv_tokens_per_branch,
+                branches=branches, mlp_hidden=b.mlp_hidden, interaction=b.interaction,
+                grid=grid, gemms=tuple(specs_from_ops(b.ops, b.heads)),
                 has_norm=any(o.kind == "layernorm" for o in b.ops),
             ))
     return kinds

@@ -148,7 +148,7 @@ def build_problem(wl: WorkloadGraph, hw: PimMeshConfig, method: str = "allspark"
     elem = hw.bytes_per_element
     rows, cols = hw.mesh.rows, hw.mesh.cols
     trans_by_stage = {t.stage: t for t in transitions(wl)}
-    kinds = block_kinds(wl)
+    kinds = block_kinds(wl, hw.fidelity.subsampled_attention)
     out: list[KindProblem] = []
     seen_stage: set[int] = set()
     for kind in kinds:

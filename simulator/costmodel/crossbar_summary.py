@@ -9,6 +9,11 @@ per-tile utilisation). Delay breakdowns follow each segment's critical path,
 so they sum to the delay; time on the path spent waiting (contention) is the
 ``wait`` bucket.
 
+TB share of EDAP (``fidelity.tb_edap_share``): ``block_product`` (default)
+divides the TB's own E x D x A by the sum of every block's E x D x A (Fig. 11's
+"EDAP distribution ... across ... blocks"); ``marginal`` is the rise of the
+chip's EDAP when the TB is added. Both are in ``tb``.
+
 Accounting switch (``include_tb_in_totals``): Table II rows 8-10 as printed
 do not count the transformation blocks of reusing encoders. With the switch
 off the headline totals leave the TB block out (its critical-path delay,
@@ -217,10 +222,19 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
         area_mm2 + (0 if include_tb else tb_a))
     without_tb = (energy_mj - (tb_e if include_tb else 0)) * (delay_ms - (tb_d if include_tb else 0)) * (
         area_mm2 - (tb_a if include_tb else 0))
+    block_edap = {b: energy_block.get(b, 0.0) * 1e-9 * delay_block.get(b, 0) * ms_per_cycle * area_block.get(b, 0.0)
+                  for b in blocks}
+    edap_increase = (with_tb / without_tb - 1) * 100 if without_tb else 0.0
+    block_sum = math.fsum(block_edap.values())
+    edap_block_share = block_edap.get("tb", 0.0) / block_sum * 100 if block_sum else 0.0
+    reading = hw.fidelity.tb_edap_share
     tb = {
         "energy_mj": tb_e, "delay_ms": tb_d, "area_mm2": tb_a, "tiles": tiles_block.get("tb", 0),
         "macs": macs_block.get("tb", 0),
-        "edap_increase_pct": (with_tb / without_tb - 1) * 100 if without_tb else 0.0,
+        "edap_increase_pct": edap_increase,
+        "edap_block_share_pct": edap_block_share,
+        "edap_share_pct": edap_block_share if reading == "block_product" else edap_increase,
+        "edap_share_reading": reading,
         "included_in_totals": include_tb,
     }
     tiles_used = sorted(roles, key=_unit_key)
@@ -236,8 +250,8 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
         "tb": tb,
         "by_block": {
             b: {"energy_mj": energy_block.get(b, 0.0) * 1e-9, "delay_ms": delay_block.get(b, 0) * ms_per_cycle,
-                "area_mm2": area_block.get(b, 0.0), "tiles": tiles_block.get(b, 0), "macs": macs_block.get(b, 0),
-                "in_totals": b not in excluded}
+                "area_mm2": area_block.get(b, 0.0), "edap_mj_ms_mm2": block_edap[b], "tiles": tiles_block.get(b, 0),
+                "macs": macs_block.get(b, 0), "in_totals": b not in excluded}
             for b in blocks
         } | ({"wait": {"energy_mj": 0.0, "delay_ms": delay_block["wait"] * ms_per_cycle, "area_mm2": 0.0, "tiles": 0,
                        "macs": 0, "in_totals": True}} if delay_block.get("wait") else {}),

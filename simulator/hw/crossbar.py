@@ -108,6 +108,28 @@ class ReadCircuitSplit(_Strict):
         return self
 
 
+class CrossbarFidelity(_Strict):
+    """Named readings of the TReX text where it allows more than one (each default cites its sentence).
+
+    ``tb_edap_share``: what "the contribution [of the transformation blocks] to EDAP" means.
+
+    * ``block_product`` (default): Fig. 11 is "the EDAP distribution ... across Attention (Attn),
+      transformation (TB), Projection (Proj) and MLP blocks", so each block has its own EDAP, the
+      product of its own energy, critical-path delay and area, and the TB's share is its EDAP over
+      the sum of the blocks' EDAPs (Sec. VII-B: "their contribution to EDAP is minimal (less than 1%)").
+    * ``marginal``: the rise of the whole chip's EDAP when the TB's energy, delay and area are
+      added to the totals (the reading before this switch existed).
+
+    The result carries both figures (``tb.edap_block_share_pct``, ``tb.edap_increase_pct``);
+    ``tb.edap_share_pct`` is the one this switch selects.
+    """
+
+    tb_edap_share: Literal["block_product", "marginal"] = Field(
+        default="block_product",
+        description="TB share of EDAP: of the per-block EDAP distribution, or marginal rise of the chip's EDAP (unit: none).",
+    )
+
+
 class CrossbarChipConfig(_Strict):
     schema_version: int = Field(default=1, description="Config format version (unit: none).")
     kind: Literal["crossbar_chip"] = Field(description="Selects this schema (unit: none).")
@@ -134,6 +156,9 @@ class CrossbarChipConfig(_Strict):
             "Accounting switch: add the TReX transformation blocks to the headline energy/delay/area "
             "(Table II rows 8-10 as printed leave them out) (unit: none)."
         ),
+    )
+    fidelity: CrossbarFidelity = Field(
+        default_factory=lambda: CrossbarFidelity(), description="Readings of the paper text (unit: none)."
     )
     extra: dict[str, float] = Field(
         default_factory=dict,

@@ -78,6 +78,29 @@ class Noc(_Strict):
     )
 
 
+class PimFidelity(_Strict):
+    """Named readings of the Allspark text where it allows more than one (each default cites its sentence).
+
+    ``subsampled_attention``: how a global sub-sampled attention block (Twins-SVT GSA) is split into
+    computational branches.
+
+    * ``windows`` (default): the GSA block keeps the local regions of the block before it as its
+      branches; each region's queries attend to the whole sub-sampled key/value set, which the
+      regions interchange. Follows Sec. III-A: "all input patches of each transformer block at s-th
+      stage are divided into ... small-sized local regions ..., each of which independently serves
+      as an input to the computational branch", and "LVT models ... interchange feature matrices or
+      KV matrices between local regions" (the second block of the dual-block pair "enabling
+      cross-region interaction through ... global sub-sampling (Twins [7])").
+    * ``global``: the GSA block is one branch of all H x W queries (the block as traced), the reading
+      before this switch existed.
+    """
+
+    subsampled_attention: Literal["windows", "global"] = Field(
+        default="windows",
+        description="Branches of a global sub-sampled attention block: the local regions (windows) or one global branch (unit: none).",
+    )
+
+
 class PimMeshConfig(_Strict):
     schema_version: int = Field(default=1, description="Config format version (unit: none).")
     kind: Literal["pim_mesh"] = Field(description="Selects this schema (unit: none).")
@@ -92,6 +115,7 @@ class PimMeshConfig(_Strict):
     acu: Acu
     dram: Dram
     noc: Noc
+    fidelity: PimFidelity = Field(default_factory=PimFidelity, description="Readings of the paper text (unit: none).")
 
     @property
     def node_capacity_bytes(self) -> int:

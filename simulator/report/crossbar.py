@@ -120,7 +120,9 @@ def markdown(result: dict) -> str:
         "## Transformation blocks (reported separately)",
         "",
         f"Energy {tb['energy_mj']:.4g} mJ, delay {tb['delay_ms']:.4g} ms, area {tb['area_mm2']:.4g} mm² "
-        f"({tb['tiles']} tiles); adding them raises EDAP by {tb['edap_increase_pct']:.2f} % (TReX Fig. 11 reports < 1 %).",
+        f"({tb['tiles']} tiles); their share of the blocks' EDAP (Fig. 11, E x D x A per block) is {tb.get('edap_block_share_pct', 0.0):.3f} %; "
+        f"adding them raises the chip's EDAP by {tb['edap_increase_pct']:.2f} % (TReX Fig. 11 reports < 1 %; "
+        f"fidelity.tb_edap_share = {tb.get('edap_share_reading', 'marginal')}).",
         "",
         "## By block (Fig. 11)",
         "",

@@ -14,8 +14,9 @@ Stable keys (other tools, e.g. the TReX demo, read them)::
     simulated:   the same figure set as totals, from the SimPy run
     closed_form: the same figure set, from the closed form (Table II per instruction, no contention)
     des_matches_closed_form: bool (delay cycles equal)
-    tb:          energy_mj, delay_ms, area_mm2, tiles, macs, edap_increase_pct, included_in_totals
-    by_block:    {attention|tb|projection|mlp|predictor: energy_mj, delay_ms, area_mm2, tiles, macs, in_totals}
+    tb:          energy_mj, delay_ms, area_mm2, tiles, macs, edap_increase_pct, edap_block_share_pct,
+                 edap_share_pct (the one fidelity.tb_edap_share selects), edap_share_reading, included_in_totals
+    by_block:    {attention|tb|projection|mlp|predictor: energy_mj, delay_ms, area_mm2, edap_mj_ms_mm2, tiles, macs, in_totals}
     by_circuit:  energy_mj{write, communication, read, accumulator, adc, softmax}, delay_ms{...}
     tiles:       count, utilisation_mean/min/max, per_tile[{unit, layer, block, busy_cycles, utilisation}]
     softmax_units: [{unit, busy_cycles, utilisation}]

@@ -1,0 +1,1 @@
+"""Research studies built on the three stages: ``python -m studies sweep SPEC.yaml`` (see studies.sweep)."""
