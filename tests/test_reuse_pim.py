@@ -107,3 +107,31 @@ def test_deit_s_latency_falls_monotonically_with_n_reuse():
     for n in range(1, 12):
         sim_drop, pred_drop = (out[0][0] - out[n][0]) / n, (out[0][1] - out[n][1]) / n
         assert abs(sim_drop - pred_drop) <= 0.05 * pred_drop, (n, sim_drop, pred_drop)
+
+
+def test_bisection_finds_the_smallest_n_reuse_meeting_the_target():
+    from pipeline.__main__ import smallest_meeting
+
+    lat = [10.0, 9.0, 8.5, 8.0, 7.0, 6.9, 6.0, 5.0]
+    for target in (11.0, 10.0, 9.5, 8.0, 7.95, 6.95, 5.5, 5.01):
+        calls = []
+        got = smallest_meeting(len(lat) - 1, lambda n: calls.append(n) or lat[n], target)
+        assert got == next(n for n, v in enumerate(lat) if v < target)
+        assert len(set(calls)) <= 2 + 3
+    assert smallest_meeting(7, lambda n: lat[n], 5.0) is None
+
+
+@pytest.mark.slow
+def test_target_delay_on_pim_unreachable_is_one_sentence_exit_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "sim", "--model", "deit-t", "--hw", "pim-dram-8x8",
+                           "--target-delay-ms", "0.01", "--out", str(tmp_path / "run")], cwd=repo,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no N_reuse meets the target delay of 0.01 ms" in errors[0]
+    assert not (tmp_path / "run" / "result.json").exists()
