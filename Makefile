@@ -28,7 +28,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim trace schedule replay noc study trex-demo test test-all bench clean clean-runs
+.PHONY: help venv sim trace schedule replay noc study reuse-pim trex-demo test test-all bench clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ noc: $(STAMP) ## Synthetic NoC latency-load sweep on a 16x16 mesh (uniform traff
 
 study: $(STAMP) ## Replay one Swin-B program over link bandwidth and DRAM timing (CSV + PNG in runs/study/)
 	@$(PY) studies/replay_sweep.py --out runs/study
+
+reuse-pim: $(STAMP) ## Attention reuse on the 16x16 PIM mesh vs N_reuse beside the crossbar chip (CSV, table, PNG in runs/reuse-pim/)
+	@$(PY) studies/reuse_pim.py --out runs/reuse-pim
 
 trex-demo: $(STAMP) ## TReX on a small ViT (digits): train, search reuse patterns, noise-aware tuning, table
 	@$(PY) -m workloads.reuse demo --out runs/trex-demo
