@@ -71,7 +71,7 @@ _TB_ROLES = {"linear": "tb_fc", "layernorm": "tb_norm", "gelu": "tb_gelu", "act"
 _ATTENTION_CORE_ROLES = {"attn_qk", "attn_av", "attn_softmax", "attn_scale", "attn_bias"}
 _WINDOW_COPY_RANK = 6
 # hierarchical families whose stages the reuse transform supports (workloads/reuse/transform.py)
-LOCAL_REUSE_FAMILIES = ("swin", "pvt", "pvt-v2", "twins-pcpvt", "twins-svt")  # (B, grid_h, win_h, grid_w, win_w, C): the layout of a window partition/reverse
+LOCAL_REUSE_FAMILIES = ("swin", "swin-tiny", "pvt", "pvt-v2", "twins-pcpvt", "twins-svt")  # (B, grid_h, win_h, grid_w, win_w, C): the layout of a window partition/reverse
 
 
 @dataclass
