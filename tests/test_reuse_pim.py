@@ -135,3 +135,16 @@ def test_target_delay_on_pim_unreachable_is_one_sentence_exit_2(tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no N_reuse meets the target delay of 0.01 ms" in errors[0]
     assert not (tmp_path / "run" / "result.json").exists()
+
+
+def test_default_pattern_skips_the_first_block_of_every_stage():
+    from workloads.reuse.patterns import parse_spec
+
+    swin_b_starts = frozenset({1, 3, 5, 23})  # depths 2-2-18-2
+    for n in range(0, 21):
+        spec = default_spec(n, 24, forbidden=swin_b_starts)
+        enc = parse_spec(spec, 24) if spec else []
+        assert len(enc) == n and not set(enc) & swin_b_starts
+    assert default_spec(2, 12) == "strided:sl=2,start=10,n=2"  # isotropic: unchanged
+    with pytest.raises(Exception, match="at most 20"):
+        default_spec(21, 24, forbidden=swin_b_starts)
