@@ -31,7 +31,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce trex-demo test test-all bench clean clean-runs
+.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce reuse-pim trex-demo test test-all bench clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ sweep: $(STAMP) ## Run a sweep SPEC on Ray (local; ADDRESS=host:port for a clust
 
 reproduce: $(STAMP) ## Every table/figure of both papers beside the paper's values: runs/reproduce/fidelity.md (FAST=1: a subset)
 	@$(PY) -m studies.reproduce --out $(or $(OUT),runs/reproduce) $(if $(filter 1 yes true,$(FAST)),--fast) $(if $(ADDRESS),--address $(ADDRESS))
+
+reuse-pim: $(STAMP) ## Attention reuse on the 16x16 PIM mesh vs N_reuse beside the crossbar chip (CSV, table, PNG in runs/reuse-pim/)
+	@$(PY) studies/reuse_pim.py --out runs/reuse-pim
 
 trex-demo: $(STAMP) ## TReX on a small ViT (digits): train, search reuse patterns, noise-aware tuning, table
 	@$(PY) -m workloads.reuse demo --out runs/trex-demo

@@ -211,12 +211,14 @@ def _schedule(a, out_dir: str, wl: str) -> str | None:
     return prog
 
 
-def _simulate(a, out_dir: str, prog: str) -> None:
+def _simulate(a, out_dir: str, prog: str, mode: str | None = None) -> None:
     if not _stage_built("simulator"):
         print("[simulate] NOT BUILT YET: the simulator (python -m simulator) does not exist in this checkout; "
               "stopping after the schedule. No simulated results were produced.")
         return
     cmd = [sys.executable, "-m", "simulator", "run", "--program", prog, "--hw", a.hw, "--out", out_dir]
+    if mode:
+        cmd += ["--mode", mode]
     for s in a.set or []:
         cmd += ["--set", s]
     if a.trace:
@@ -238,6 +240,87 @@ def _trex_plan(a, out_dir: str, wl: str) -> str:
         return json.load(f)["reuse"]
 
 
+def _write_json(path: str, obj) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def smallest_meeting(n_max: int, latency, target: float) -> int | None:
+    """Smallest n in 0..n_max with latency(n) < target, None if latency(n_max) misses (bisection).
+
+    Probes n_max first, then 0, then halves the interval: about 2 + log2(n_max) calls of ``latency``;
+    exact when latency falls with n.
+    """
+    if latency(n_max) >= target:
+        return None
+    if latency(0) < target:
+        return 0
+    lo, hi = 0, n_max  # latency(lo) misses, latency(hi) meets
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if latency(mid) < target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _pim_reuse_plan(a, out_dir: str, base_wl: str) -> tuple[str, str]:
+    """Algorithm 1 on a PIM mesh: the smallest N_reuse whose *simulated* latency is below the target.
+
+    The pattern for each N_reuse is Algorithm 1's default (``python -m scheduler reuse-specs``; a
+    family given with ``--reuse`` is kept). Each probe traces, schedules and simulates the reuse
+    model (block-reuse mode, exact: see README) in ``probes/n<N>/``. The search is a bisection over
+    N_reuse, which assumes the latency falls with N_reuse (a reusing block drops the attention phases
+    and adds one d x d FC; tests/test_reuse_pim.py checks DeiT-S on 16x16 at every N_reuse).
+    """
+    if a.target_delay_ms <= 0:
+        _fail(f"the target delay must be positive, got {a.target_delay_ms:g} ms")
+    specs_file = os.path.join(out_dir, "reuse_specs.json")
+    cmd = [sys.executable, "-m", "scheduler", "reuse-specs", "--workload", base_wl, "--out", specs_file]
+    if a.reuse:
+        cmd += ["--pattern", a.reuse]
+    _run(cmd, "reuse-specs")
+    with open(specs_file) as f:
+        plan = json.load(f)
+    specs = plan["specs"]
+    probes: dict[int, float] = {}
+
+    def latency_ms(n: int) -> float:
+        if n not in probes:
+            pdir = os.path.join(out_dir, "probes", f"n{n}")
+            os.makedirs(pdir, exist_ok=True)
+            wl = base_wl if n == 0 else _trace(a, pdir, specs[n])
+            prog = _schedule(a, pdir, wl)
+            if prog is None:
+                _fail("TARGET_DELAY_MS on a PIM mesh needs the scheduler, which is not built yet", 3)
+            _simulate(a, pdir, prog, mode="block-reuse")
+            with open(os.path.join(pdir, "result.json")) as f:
+                probes[n] = float(json.load(f)["latency"]["ms"])
+            print(f"[reuse-plan] N_reuse = {n}: simulated {probes[n]:.4f} ms "
+                  f"({'meets' if probes[n] < a.target_delay_ms else 'misses'} {a.target_delay_ms:g} ms)", flush=True)
+        return probes[n]
+
+    n_max = len(specs) - 1
+    hi = smallest_meeting(n_max, latency_ms, a.target_delay_ms)
+    if hi is None:
+        _fail(f"no N_reuse meets the target delay of {a.target_delay_ms:g} ms on {a.hw}: the smallest simulated "
+              f"latency is {probes[n_max]:.4f} ms (N_reuse = {n_max} of {plan['n_encoders']} encoders)")
+    _write_json(os.path.join(out_dir, "reuse_plan.json"), {
+        "model": a.model, "hw": a.hw, "target_delay_ms": a.target_delay_ms, "n_reuse": hi, "reuse": specs[hi],
+        "n_encoders": plan["n_encoders"], "max_n_reuse": n_max,
+        "simulated_ms_by_n_reuse": {str(n): probes[n] for n in sorted(probes)},
+        "rule": "smallest N_reuse with simulated latency < target (strict, as TReX Algorithm 1); bisection "
+                "over N_reuse with Algorithm 1's default pattern",
+    })
+    print(f"[reuse-plan] Algorithm 1 on {a.hw}: N_reuse = {hi} of {plan['n_encoders']} encoders, "
+          f"simulated {probes[hi]:.4f} ms < target {a.target_delay_ms:g} ms; reuse {specs[hi]}", flush=True)
+    return specs[hi], os.path.join(out_dir, "probes", f"n{hi}")
+
+
 def cmd_sim(a, simulate: bool = True) -> None:
     a.hw = a.hw or _default_hw(a.model)
     _check_args(a)
@@ -249,17 +332,28 @@ def cmd_sim(a, simulate: bool = True) -> None:
     if a.print_run_dir:
         print(_rel(final))
         return
-    if a.target_delay_ms and kind != "crossbar_chip":
-        _fail("TARGET_DELAY_MS (TReX Algorithm 1) needs a crossbar config such as fefet-64")
+    if a.target_delay_ms and kind not in ("crossbar_chip", "pim_mesh"):
+        _fail(f"TARGET_DELAY_MS (TReX Algorithm 1) needs a crossbar or PIM-mesh config, '{a.hw}' is {kind}")
     with _Staging(final) as out_dir:
         reuse = a.reuse
+        probe = None
         if a.target_delay_ms:
             if not _stage_built("scheduler"):
                 _fail("TARGET_DELAY_MS needs the scheduler (Algorithm 1), which is not built yet", 3)
             base = _trace(a, out_dir)
-            reuse = _trex_plan(a, out_dir, base)
-        wl = _trace(a, out_dir, reuse)
-        prog = _schedule(a, out_dir, wl)
+            if kind == "crossbar_chip":
+                reuse = _trex_plan(a, out_dir, base)
+            else:  # the chosen probe's trace and schedule are the run's: only the full simulation is left
+                reuse, probe = _pim_reuse_plan(a, out_dir, base)
+        if probe is not None:
+            for name in ("workload.json", "program.json", "program.meta.json"):
+                if os.path.isfile(os.path.join(probe, name)) and probe != out_dir:
+                    shutil.copyfile(os.path.join(probe, name), os.path.join(out_dir, name + ".tmp"))
+                    os.replace(os.path.join(out_dir, name + ".tmp"), os.path.join(out_dir, name))
+            prog = os.path.join(out_dir, "program.json")
+        else:
+            wl = _trace(a, out_dir, reuse)
+            prog = _schedule(a, out_dir, wl)
         if prog and simulate:
             _simulate(a, out_dir, prog)
     _done(final)

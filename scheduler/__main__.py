@@ -2,6 +2,7 @@
 
     python -m scheduler solve --workload W --hw H --out program.json [--method allspark|B|P|AH] [--batch N]
     python -m scheduler trex-plan --workload W --hw H --target-delay-ms 7 --out plan.json [--pattern SPEC]
+    python -m scheduler reuse-specs --workload W --out specs.json [--pattern FAMILY]
 
 ``solve`` dispatches on the hardware config's kind: PIM meshes go to
 ``scheduler.allspark``, crossbar chips to ``scheduler.crossbar``.
@@ -33,12 +34,46 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pattern", default=None, help="reuse pattern family/params, e.g. strided:sl=2,start=5")
     t.add_argument("--out", required=True)
     t.add_argument("--set", action="append", default=[])
+    r = sub.add_parser("reuse-specs", help="Algorithm 1's default reuse pattern for every N_reuse of a workload")
+    r.add_argument("--workload", required=True, help="workload.json of the model without reuse")
+    r.add_argument("--pattern", default=None, help="family (and parameters) to keep, e.g. strided:sl=3")
+    r.add_argument("--out", required=True)
     return p
+
+
+def reuse_specs(args) -> None:
+    """Write {n_encoders, max_n_reuse, specs: [spec for N_reuse = 0, 1, ...]} (Algorithm 1's default pattern).
+
+    Encoder 1 and the first block of every later stage never reuse (their previous block is in no
+    stage or another stage); the rest follows :func:`scheduler.crossbar.patterns.default_spec`.
+    """
+    from simulator.atomic import write_json
+    from workloads.schema import load_workload
+
+    from scheduler.crossbar.patterns import default_spec, split_spec
+
+    wl = load_workload(args.workload)
+    if wl.source.reuse_pattern:
+        raise UserError(f"workload {args.workload!r} already reuses attention; give the trace of the plain model")
+    n_enc = len(wl.blocks())
+    forbidden = frozenset(st.blocks[0].index + 1 for st in wl.stages if st.blocks)
+    family, params = split_spec(args.pattern, partial=True) if args.pattern else (None, {})
+    if family in ("list", "none"):
+        raise UserError(f"--pattern {args.pattern!r} fixes its encoders; give strided, continuous or pyramid")
+    n_max = n_enc - len(forbidden | {1})
+    specs = [default_spec(n, n_enc, family, params, forbidden) for n in range(n_max + 1)]
+    write_json(args.out, {"model": wl.model, "n_encoders": n_enc, "max_n_reuse": n_max, "specs": specs,
+                          "rule": "Algorithm 1's default pattern (scheduler.crossbar.patterns.default_spec); "
+                                  "the first block of each stage never reuses"})
+    print(f"{wl.model}: N_reuse 0..{n_max} of {n_enc} encoders; wrote {args.out}")
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.cmd == "reuse-specs":
+        reuse_specs(args)
+        return
     from simulator.hw import load_hw
 
     hw = load_hw(args.hw, args.set)

@@ -224,6 +224,8 @@ def test_reuse_marks_blocks_and_records_transformation_block():
     assert plain.total_macs - g.total_macs == saved
 
 
-def test_reuse_on_hierarchical_model_is_a_user_error():
+def test_reuse_on_unsupported_hierarchical_model_is_a_user_error():
     with pytest.raises(UserError, match="isotropic"):
-        trace("swin-t", 224, reuse="strided:sl=2,start=1,n=2")
+        trace("cswin-t", 224, reuse="strided:sl=2,start=2,n=2")
+    with pytest.raises(UserError, match="first block of its stage"):  # Swin stages: reuse stays in a stage
+        trace("swin-t", 224, reuse="list:3")

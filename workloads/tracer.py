@@ -69,7 +69,9 @@ _ROLE_SYNONYMS = {
 # Roles of the TReX transformation block (children of a module named 'tb').
 _TB_ROLES = {"linear": "tb_fc", "layernorm": "tb_norm", "gelu": "tb_gelu", "act": "tb_gelu"}
 _ATTENTION_CORE_ROLES = {"attn_qk", "attn_av", "attn_softmax", "attn_scale", "attn_bias"}
-_WINDOW_COPY_RANK = 6  # (B, grid_h, win_h, grid_w, win_w, C): the layout of a window partition/reverse
+_WINDOW_COPY_RANK = 6
+# hierarchical families whose stages the reuse transform supports (workloads/reuse/transform.py)
+LOCAL_REUSE_FAMILIES = ("swin", "swin-tiny", "pvt", "pvt-v2", "twins-pcpvt", "twins-svt")  # (B, grid_h, win_h, grid_w, win_w, C): the layout of a window partition/reverse
 
 
 @dataclass
@@ -486,10 +488,10 @@ def resolve_sizes(spec: ModelSpec, img_size: int | None, seq_len: int | None) ->
 
 
 def _apply_reuse(spec: ModelSpec, model, reuse_spec: str, n_blocks: int):
-    if not spec.isotropic:
+    if not spec.isotropic and spec.family not in LOCAL_REUSE_FAMILIES:
         raise UserError(
-            f"attention reuse applies to isotropic models (all encoders identical) and '{spec.name}' "
-            f"({spec.family}) is hierarchical"
+            f"attention reuse applies to isotropic models and to {', '.join(LOCAL_REUSE_FAMILIES)} stages, "
+            f"and '{spec.name}' is {spec.family}"
         )
     try:
         from workloads.reuse.patterns import parse_spec

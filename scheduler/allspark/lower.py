@@ -6,7 +6,10 @@ Segments, in execution order:
 * per stage: ``stage{s}.merge`` (repeat 1) when the stage begins with patch
   merging / a stage embedding: phase 0 on the stage's own temporal layers, and
   ``stage{s}`` with one block of each block kind of the stage in order
-  (repeat = blocks of each kind: identical blocks run back to back);
+  (repeat = blocks of each kind: identical blocks run back to back); a stage
+  whose kinds do not interleave periodically (a TReX reuse pattern) gets one
+  segment ``stage{s}.r{n}`` per run of consecutive identical blocks
+  (:func:`partition.stage_segments`);
 * ``post``: final norm / head GEMMs, data-parallel over every node.
 
 Inside a block segment every temporal layer, every occupied sub-array and every
@@ -43,7 +46,7 @@ from scheduler.allspark import costs
 from scheduler.allspark.layout import share_groups, structured_layout
 from scheduler.allspark.partition import (
     Acu, BlockKind, Gemm, GemmSpec, Partition, Ring, Step, Transition, node_steps, specs_from_ops, split_at,
-    transition_steps,
+    stage_segments, transition_steps,
 )
 from scheduler.allspark.placement import Placement, place
 from scheduler.allspark.problem import Problem, Schedule, data_parallel_split
@@ -327,20 +330,21 @@ def lower_program(wl: WorkloadGraph, problem: Problem, sched: Schedule, hw_name:
             sb.hint_cycles = t
             segments.append(sb.segment())
             macs += sb.macs
-        repeat = problem.kinds[kis[0]].kind.count
-        sb = SegmentBuilder(f"stage{stage}", stage, repeat)
-        t = 0
-        for ki in kis:
-            kind: BlockKind = problem.kinds[ki].kind
-            ks = sched.kinds[ki]
-            for tl, (part, _) in enumerate(ks.layers):
-                branches = placements[kind.key].layers[tl]
-                fn = (lambda b, i, j, part=part, kind=kind, res=ks.resident:
-                      node_steps(kind, part, b, i, j, elem, res, rows))
-                t += lower_layer(sb, hw, batch, stage, kind.block_indices[0], tl, part, branches, fn, t)
-        sb.hint_cycles = t
-        segments.append(sb.segment())
-        macs += sb.macs * repeat
+        runs = stage_segments([problem.kinds[ki].kind for ki in kis])
+        for r, (members, repeat) in enumerate(runs):
+            sb = SegmentBuilder(f"stage{stage}" if len(runs) == 1 else f"stage{stage}.r{r}", stage, repeat)
+            t = 0
+            for ki in (kis[m] for m in members):
+                kind: BlockKind = problem.kinds[ki].kind
+                ks = sched.kinds[ki]
+                for tl, (part, _) in enumerate(ks.layers):
+                    branches = placements[kind.key].layers[tl]
+                    fn = (lambda b, i, j, part=part, kind=kind, res=ks.resident:
+                          node_steps(kind, part, b, i, j, elem, res, rows))
+                    t += lower_layer(sb, hw, batch, stage, kind.block_indices[0], tl, part, branches, fn, t)
+            sb.hint_cycles = t
+            segments.append(sb.segment())
+            macs += sb.macs * repeat
     data_parallel_segment("post", wl.post_ops)
     solver = sched.solver
     program = Program(

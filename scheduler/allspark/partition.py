@@ -42,6 +42,20 @@ Phases (our reading of Fig. 7; the figure itself is not in the text)
 Ops whose role is not one of these (PVT spatial reduction, CSWin LePE, ...)
 run as extra GEMMs in the phase where they are issued.
 
+A block that reuses attention (TReX, ``Block.attention_reused``) has no Q/K/V,
+Q.K^T, softmax or S.V: phases 3-6 and their K / V rings are absent, and so is
+the F gather of phase 1 (nothing consumes LN-1's output; LN-1 itself still
+runs, as in the torch transform). Phase 2 becomes the transformation block
+TB = LN -> d x d FC -> GELU, partitioned like any FC phase: its input is the
+source encoder's attention output Z_src (the input of the source's MSA-FC),
+which stays in the DRAM of the nodes where the source computed it, p x (b d)
+per node; LN statistics on the horizontal ring (D^LN), the Z_src gather on the
+horizontal ring (like D^MSA_FC), the FC with its output columns split over v,
+GELU on the ACU; the TB weights are shared before phase 2 exactly as Q/K/V's
+(W^MSA is replaced by the TB's d x d chunk). Phase 7 onwards is unchanged.
+Abstracted: when the source and the reusing block use different partitions,
+re-distributing Z_src is not modelled (as for the block-to-block feature map).
+
 Abstracted away: the values, biases and LayerNorm parameters in the weight
 volume (Eq. 11-16 count 12 C^2 per block), and uneven ring chunks: every ring
 round carries the padded chunk of the largest node (ceil shares).
@@ -55,7 +69,9 @@ from dataclasses import dataclass, field
 from workloads.schema import Block, Op, WorkloadGraph
 
 # phase of each known op role (Allspark Fig. 7, our reading above)
-ROLE_PHASE = {"q": 2, "k": 3, "v": 4, "attn_qk": 5, "attn_av": 6, "proj": 7, "fc1": 8, "fc2": 9}
+ROLE_PHASE = {"q": 2, "k": 3, "v": 4, "attn_qk": 5, "attn_av": 6, "proj": 7, "fc1": 8, "fc2": 9,
+              "tb_fc": 2}  # the TReX transformation block takes phase 2 of a reusing block (see above)
+TB_PHASE = 2
 HEAD_ROLES = ("attn_qk", "attn_av")  # per-head products: rows x heads split over [u, v]
 HEAD_SPLIT_LINEAR = ("q", "k", "v")  # projections whose output columns are head-major
 WS_PHASES = ((2, (2, 3, 4)), (7, (7, 8, 9)))  # weight sharing before 2 (for 2-4) and before 7 (for 7-9), Sec. VI-C
@@ -171,6 +187,12 @@ class BlockKind:
     grid: tuple[int, int]  # branch grid (rows, cols) for G_dp
     gemms: tuple[GemmSpec, ...]
     has_norm: bool = True
+    reused: bool = False  # TReX: attention removed, phase 2 is the transformation block
+
+    @property
+    def attention_gemms(self) -> tuple[GemmSpec, ...]:
+        """The GEMMs of phases 2-6 (Q/K/V, Q.K^T, S.V; or the TB of a reusing block)."""
+        return tuple(g for g in self.gemms if 2 <= g.phase <= 6)
 
     @property
     def count(self) -> int:
@@ -248,6 +270,44 @@ def _regions_of_subsampled(block: Block, stage_blocks: list[Block], resolution: 
     return sib.branches, ceil_div(block.tokens_per_branch, sib.branches), _grid(sib, resolution)
 
 
+def stage_groups(blocks: list[Block]) -> list[tuple[int, list[Block]]]:
+    """(position of the first member in the stage, members) of each block kind of a stage.
+
+    A periodic stage (period P < blocks, or a single block) gives one kind per position of the period
+    (Swin: 1, Twins-SVT: 2). An aperiodic stage -- what a TReX reuse pattern makes of an isotropic
+    model, e.g. DeiT-S with encoders 3, 5, ... reusing -- groups identical blocks wherever they sit, so
+    identical blocks still share one schedule (Allspark Sec. VI, strategy 1).
+    """
+    period = stage_period(blocks)
+    if period < len(blocks) or len(blocks) == 1:
+        return [(pos, blocks[pos::period]) for pos in range(period)]
+    groups: dict[tuple, tuple[int, list[Block]]] = {}
+    for pos, b in enumerate(blocks):
+        groups.setdefault(_signature(b), (pos, []))[1].append(b)
+    return sorted(groups.values(), key=lambda pm: pm[0])
+
+
+def stage_segments(kinds: list[BlockKind]) -> list[tuple[list[int], int]]:
+    """How the blocks of one stage's kinds run: [(indices into ``kinds`` in execution order, repeat), ...].
+
+    Periodic kinds (equal counts, interleaved) give one segment of one block of each kind, repeated
+    count times; otherwise each maximal run of consecutive blocks of one kind is a segment of its own
+    (a global barrier separates segments and repetitions).
+    """
+    order = sorted((b, ki) for ki, k in enumerate(kinds) for b in k.block_indices)
+    seq = [ki for _, ki in order]
+    period = len(kinds)
+    if len(seq) % period == 0 and all(seq[i] == seq[i % period] for i in range(len(seq))):
+        return [(seq[:period], len(seq) // period)]
+    runs: list[tuple[list[int], int]] = []
+    for ki in seq:
+        if runs and runs[-1][0] == [ki]:
+            runs[-1] = ([ki], runs[-1][1] + 1)
+        else:
+            runs.append(([ki], 1))
+    return runs
+
+
 def block_kinds(wl: WorkloadGraph, subsampled_attention: str = "windows") -> list[BlockKind]:
     """Group every stage's blocks into kinds of identical shape, in model order.
 
@@ -259,11 +319,10 @@ def block_kinds(wl: WorkloadGraph, subsampled_attention: str = "windows") -> lis
         raise ValueError(f"subsampled_attention must be 'windows' or 'global', not {subsampled_attention!r}")
     kinds: list[BlockKind] = []
     for st in wl.stages:
-        period = stage_period(st.blocks)
-        for pos in range(period):
-            members = st.blocks[pos::period]
+        groups = stage_groups(st.blocks)
+        for pos, members in groups:
             b = members[0]
-            key = f"s{st.index}" if period == 1 else f"s{st.index}.b{pos}"
+            key = f"s{st.index}" if len(groups) == 1 else f"s{st.index}.b{pos}"
             branches, tokens, grid = b.branches, b.tokens_per_branch, _grid(b, st.resolution)
             regions = _regions_of_subsampled(b, st.blocks, st.resolution) if subsampled_attention == "windows" else None
             if regions is not None:
@@ -273,7 +332,7 @@ def block_kinds(wl: WorkloadGraph, subsampled_attention: str = "windows") -> lis
                 head_dim=b.head_dim, tokens=tokens, kv_tokens=b.kv_tokens_per_branch,
                 branches=branches, mlp_hidden=b.mlp_hidden, interaction=b.interaction,
                 grid=grid, gemms=tuple(specs_from_ops(b.ops, b.heads)),
-                has_norm=any(o.kind == "layernorm" for o in b.ops),
+                has_norm=any(o.kind == "layernorm" for o in b.ops), reused=b.attention_reused,
             ))
     return kinds
 
@@ -484,12 +543,12 @@ def node_steps(kind: BlockKind, part: Partition, branch: int, i: int, j: int, el
             add([gg])
             if gg.layer == "attn_qk":
                 add([Acu("softmax", phase, gg.m * gg.n)])
-            elif gg.layer == "fc1":
+            elif gg.layer in ("fc1", "tb_fc"):
                 add([Acu("gelu", phase, gg.m * gg.n)])
 
-    def layernorm(phase):
+    def layernorm(phase, width=my_q):
         if kind.has_norm:
-            add([Acu("layernorm", phase, sh.p * my_q)])
+            add([Acu("layernorm", phase, sh.p * width)])
             add(_ring("ln_stats", phase, "v", v, 2 * sh.p * elem, "fmap_transfer"))
             if v > 1:
                 add([Acu("reduce", phase, 2 * sh.p * (v - 1))])
@@ -506,11 +565,16 @@ def node_steps(kind: BlockKind, part: Partition, branch: int, i: int, j: int, el
         if phase == 1:
             layernorm(1)
             gemms(1)
-            if has[2] or has[3] or has[4]:
+            if (has[2] or has[3] or has[4]) and not kind.reused:
                 add(_ring("F", 1, "v", v, sh.p * sh.q * elem, "fmap_transfer"))
             continue
         if phase == 2:
             weight_share(2, (2, 3, 4))
+            if kind.reused and has[2]:
+                # TB: LN over the stored source attention output Z_src (p x b d on this node), gather Z_src
+                # on the horizontal ring, then the d x d FC and GELU (gemms below)
+                layernorm(2, qh)
+                add(_ring("Zsrc", 2, "v", v, sh.p * qh * elem, "fmap_transfer"))
         if phase == 7:
             weight_share(7, (7, 8, 9))
         if not has.get(phase, bool(by_phase.get(phase))):
@@ -591,6 +655,10 @@ def workspace_phase_elems(kind: BlockKind, part: Partition, batch: int) -> dict[
     sh = shares(kind, part)
     c, d, n = kind.dim, kind.head_dim, kind.kv_tokens
     aq = math.ceil(kind.mlp_ratio * sh.q)
+    if kind.reused:
+        # TReX TB in place of Eq. 8-9: the gathered Z_src rows (p x C) and the TB weight chunk (C x q),
+        # plus the TB output p x q per image; no attention scores (phase 6 is absent)
+        return {"p2": c * (sh.p + sh.q) + sh.p * sh.q * batch, "p8": (c + 1) * (sh.p + aq) * batch}
     return {
         "p2": c * (sh.p + d) + sh.p * d * batch,  # Eq. 8
         "p6": n * (sh.p + sh.q) + sh.p * sh.q * batch,  # Eq. 9 (N read as key/value tokens per branch)
@@ -599,9 +667,16 @@ def workspace_phase_elems(kind: BlockKind, part: Partition, batch: int) -> dict[
 
 
 def feature_elems(kind: BlockKind, part: Partition, batch: int) -> int:
-    """One temporal layer's term of Eq. 7: p x q per node, times the batch."""
+    """One temporal layer's term of Eq. 7: p x q per node, times the batch.
+
+    A reusing block (TReX) adds the source encoder's attention output Z_src it
+    reads, p x (b d) per node, held in DRAM from the source block until its last
+    reader (V^dyn is the maximum over block kinds, so the term counts while it
+    is live).
+    """
     sh = shares(kind, part)
-    return sh.p * sh.q * batch
+    held = sh.p * sh.b * kind.head_dim * batch if kind.reused else 0
+    return sh.p * sh.q * batch + held
 
 
 def workspace_bytes(kind: BlockKind, layers: list[Partition], batch: int, elem: int) -> int:

@@ -18,21 +18,25 @@ from __future__ import annotations
 
 from simulator.errors import UserError
 from workloads.reuse.patterns import parse_spec as encoders_of
-from workloads.reuse.patterns import split_spec
+from workloads.reuse.patterns import format_spec, split_spec
 
 __all__ = ["default_spec", "encoders_of", "split_spec"]
 
 
-def default_spec(n_reuse: int, n_encoders: int, family: str | None = None, params: dict[str, int] | None = None) -> str | None:
+def default_spec(n_reuse: int, n_encoders: int, family: str | None = None, params: dict[str, int] | None = None,
+                 forbidden: frozenset[int] = frozenset()) -> str | None:
     """A valid spec with exactly ``n_reuse`` reusing encoders (None for zero).
 
     Without a family: strided with SL=2 starting as late as possible (Fig. 16:
     later starts and longer strides keep more accuracy); when SL=2 cannot fit,
     a pyramid with the shortest continuous run that fits, else continuous.
     A given family keeps its given parameters and only the start is chosen.
+    ``forbidden``: encoders that cannot reuse besides encoder 1 (the first block
+    of every stage of a hierarchical model, whose previous block is in another stage).
     """
-    if not 0 <= n_reuse <= n_encoders - 1:
-        raise UserError(f"cannot reuse attention in {n_reuse} of {n_encoders} encoders (at most {n_encoders - 1})")
+    limit = n_encoders - 1 - len(set(forbidden) - {1})
+    if not 0 <= n_reuse <= limit:
+        raise UserError(f"cannot reuse attention in {n_reuse} of {n_encoders} encoders (at most {limit})")
     if n_reuse == 0:
         return None  # no reuse: the plain model
     params = dict(params or {})
@@ -53,8 +57,11 @@ def default_spec(n_reuse: int, n_encoders: int, family: str | None = None, param
         raise UserError("a 'list' pattern fixes its encoders; give strided, continuous or pyramid to let Algorithm 1 choose N_reuse")
     for spec in candidates:
         try:
-            encoders_of(spec, n_encoders)
-            return spec
+            if not set(encoders_of(spec, n_encoders)) & set(forbidden):
+                return spec
         except UserError:
             continue
+    if forbidden and family is None:  # a hierarchical model: strided / continuous runs may not fit between stages
+        allowed = [e for e in range(n_encoders, 1, -1) if e not in forbidden]
+        return format_spec(sorted(allowed[:n_reuse]))
     raise UserError(f"no {family or 'uniform'} pattern with parameters {params} fits {n_reuse} reusing encoders in {n_encoders}")

@@ -93,6 +93,7 @@ def cmd_demo(args) -> None:
     from workloads.reuse.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(seed=args.seed, threads=args.threads, n_reuse=args.n_reuse, hardware=not args.no_hardware,
+                     local=not args.no_local,
                      **{k: v for k, v in (("baseline_epochs", args.baseline_epochs),
                                           ("search_epochs", args.search_epochs),
                                           ("finetune_epochs", args.finetune_epochs), ("draws", args.draws))
@@ -216,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--finetune-epochs", type=int, default=None)
     d.add_argument("--draws", type=int, default=None, help="noise draws per non-ideal accuracy")
     d.add_argument("--no-hardware", action="store_true", help="skip the crossbar simulation")
+    d.add_argument("--no-local", action="store_true", help="skip the local-attention (small Swin) reuse step")
     d.set_defaults(func=cmd_demo)
 
     q = sub.add_parser("patterns", help="list the uniform patterns of Step 2")

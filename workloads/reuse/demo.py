@@ -13,7 +13,12 @@ What is modelled
 5. Evaluate the baseline, the untuned Step-3 reuse model and both fine-tuned models: ideal accuracy
    and non-ideal accuracy (mean +- std over seeded noise draws) on the
    FeFET, SRAM and hybrid chips; CKA of the baseline's attention outputs (Fig. 17).
-6. Hardware figures of the same model, with and without reuse, from the crossbar simulation
+6. Local attention: the small Swin ``swin-tiny-digits`` (stages of 4 and 2 blocks, 2x2-token windows,
+   shifted every other block) is trained on the same data; the last block of each stage (blocks 4
+   and 6) then reuses the attention output of the block before it in the same stage
+   (``LOCAL_PATTERN``, see ``transform.py`` for what reuse means in a windowed stage), and the reuse model is fine-tuned with Eq. 3 on pooled features
+   (no class token); its ideal accuracy is reported beside the baseline's.
+7. Hardware figures of the same model, with and without reuse, from the crossbar simulation
    (``python -m pipeline sim --hw fefet-64``), read from its ``result.json``; when that stage is
    missing or fails, the table says so and shows no number.
 
@@ -84,6 +89,9 @@ class DemoConfig:
     finetune_lr: float = 5e-4
     draws: int = 5
     hardware: bool = True
+    local: bool = True  # step 6: the small Swin with reuse inside its stages
+    local_baseline_epochs: int = 30
+    local_finetune_epochs: int = 10
 
 
 def _hardware_figures(reuse_spec: str | None, out_dir: str) -> dict:
@@ -103,6 +111,42 @@ def _hardware_figures(reuse_spec: str | None, out_dir: str) -> dict:
     keys = ("energy_mj", "delay_ms", "area_mm2", "edap_mj_ms_mm2", "tops_per_w")
     return {"available": True, **{k: totals[k] for k in keys if k in totals},
             "result": os.path.relpath(result_path, REPO)}
+
+
+LOCAL_MODEL = "swin-tiny-digits"
+LOCAL_PATTERN = "list:4,6"  # the last block of each stage reuses the one before it (Fig. 16: late reuse keeps accuracy)
+
+
+def _local_demo(out_dir: str, cfg: DemoConfig, data) -> dict:
+    """Step 6: train the small Swin, make blocks of a stage reuse attention, fine-tune, evaluate."""
+    from workloads.reuse.patterns import parse_spec
+
+    spec = registry.get(LOCAL_MODEL)
+    torch.manual_seed(cfg.seed)
+    base = spec.builder(img_size=8)
+    train(base, data.train, TrainConfig(epochs=cfg.local_baseline_epochs, lr=cfg.baseline_lr, warmup_epochs=2,
+                                        seed=cfg.seed),
+          cross_entropy_objective, os.path.join(out_dir, "local-baseline.pt"), f"baseline {LOCAL_MODEL}")
+    base.eval()
+    n_blocks = sum(len(layer.blocks) for layer in base.layers)
+    encoders = parse_spec(LOCAL_PATTERN, n_blocks)
+    student = apply_attention_reuse(base, encoders, seed=cfg.seed)
+    untuned = accuracy(student, data.test)
+    train(student, data.train, TrainConfig(epochs=cfg.local_finetune_epochs, lr=cfg.finetune_lr, seed=cfg.seed),
+          Distiller(base, spec.family), os.path.join(out_dir, "local-finetune.pt"),
+          f"Step 4 (ideal) {LOCAL_MODEL} {LOCAL_PATTERN}")
+    return {"model": LOCAL_MODEL, "n_blocks": n_blocks, "pattern": LOCAL_PATTERN, "encoders": encoders,
+            "acc_baseline": accuracy(base, data.test), "acc_untuned": untuned,
+            "acc_finetuned": accuracy(student.eval(), data.test)}
+
+
+def format_local_table(local: dict) -> str:
+    lines = ["| local-attention model | N_reuse | pattern | ideal acc % |", "|---|---|---|---|",
+             f"| {local['model']} (baseline) | 0 | none | {local['acc_baseline']:.1f} |",
+             f"| reuse in stage, untuned | {len(local['encoders'])} | {local['pattern']} | {local['acc_untuned']:.1f} |",
+             f"| reuse in stage, fine-tuned | {len(local['encoders'])} | {local['pattern']} | "
+             f"{local['acc_finetuned']:.1f} |"]
+    return "\n".join(lines) + "\n"
 
 
 def _evaluate(model, test_set, chips: dict, draws: int, seed: int) -> dict:
@@ -202,16 +246,19 @@ def run_demo(out_dir: str, cfg: DemoConfig) -> dict:
     else:
         hardware = {k: {"available": False, "reason": "skipped (--no-hardware)"} for k in ("baseline", "reuse")}
 
-    table = format_table(rows, hardware)
+    local = _local_demo(out_dir, cfg, data) if cfg.local else None
+    table = format_table(rows, hardware) + ("\n" + format_local_table(local) if local else "")
     summary = {
         "model": MODEL, "config": asdict(cfg), "n_encoders": n_encoders, "n_reuse": n_reuse,
-        "patterns_searched": len(patterns), "winner": best, "rows": rows, "hardware": hardware,
+        "patterns_searched": len(patterns), "winner": best, "rows": rows, "hardware": hardware, "local": local,
         "checks": {
             "reuse_ideal_within_3_points_of_baseline": abs(rows[2]["acc"]["ideal"] - rows[0]["acc"]["ideal"]) <= 3.0,
             "fefet_aware_beats_untuned_on_fefet":
                 rows[3]["acc"][TRAINING_CHIP]["mean"] > rows[1]["acc"][TRAINING_CHIP]["mean"],
             "fefet_aware_beats_ideal_finetuning_on_fefet":
                 rows[3]["acc"][TRAINING_CHIP]["mean"] > rows[2]["acc"][TRAINING_CHIP]["mean"],
+            **({"local_reuse_within_3_points_of_baseline":
+                abs(local["acc_finetuned"] - local["acc_baseline"]) <= 3.0} if local else {}),
         },
     }
     write_json(os.path.join(out_dir, "summary.json"), summary)

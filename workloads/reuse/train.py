@@ -119,6 +119,17 @@ def deit_loss(s: Outputs, t: Outputs, y: torch.Tensor, model: nn.Module) -> torc
     return F.cross_entropy(s.logits, y) + LAMBDA_DISTILL * soft_cross_entropy(s.logits, t.logits) + LAMBDA_KL * kl
 
 
+def pooled_loss(s: Outputs, t: Outputs, y: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """Eq. 3 for a model without a class token (Swin): the KL term compares the mean-pooled final
+    features (what the classifier reads) instead of class tokens."""
+    def pooled(tok):
+        return tok.flatten(1, -2).mean(1)
+
+    kl = F.kl_div(pooled(s.tokens).log_softmax(-1), pooled(t.tokens).log_softmax(-1), log_target=True,
+                  reduction="batchmean")
+    return F.cross_entropy(s.logits, y) + LAMBDA_DISTILL * soft_cross_entropy(s.logits, t.logits) + LAMBDA_KL * kl
+
+
 def lvvit_loss(s: Outputs, t: Outputs, y: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """Eq. 4: CE + lambda_3 dense token-labelling loss against the teacher's per-token scores."""
     aux = getattr(model, "aux_head", None)
@@ -129,7 +140,9 @@ def lvvit_loss(s: Outputs, t: Outputs, y: torch.Tensor, model: nn.Module) -> tor
 
 
 def objective_for(family: str) -> Callable:
-    """Eq. 4 for LV-ViT, Eq. 3 for every other (DeiT-type) model."""
+    """Eq. 4 for LV-ViT, Eq. 3 for every other (DeiT-type) model; Eq. 3 on pooled features for Swin."""
+    if family.startswith("swin"):
+        return pooled_loss
     return lvvit_loss if family == "lv-vit" else deit_loss
 
 

@@ -52,3 +52,31 @@ def vit_tiny_digits(img_size: int = 8, seq_len: int | None = None):
     for block in model.blocks:
         block.attn.fused_attn = False  # explicit QK^T and S.V
     return model
+
+
+# ------------------------------------------------------------------ local attention: a small Swin
+SWIN_DIM = 32
+SWIN_DEPTHS = (4, 2)
+SWIN_HEADS = (2, 4)
+SWIN_WINDOW = 2
+
+
+def swin_tiny_digits_structure(model, img_size: int, seq_len: int | None = None) -> list[BlockInfo]:
+    from workloads.zoo.timm_models import _swin_structure
+
+    return _swin_structure(model, img_size, seq_len)
+
+
+@register_workload(
+    "swin-tiny-digits", family="swin-tiny", kind="vision", isotropic=False, default_img=8, size_multiple=8,
+    min_img=8, num_classes=NUM_CLASSES, in_chans=1, structure=swin_tiny_digits_structure, tags=("trex", "demo"),
+    description="small Swin for the 8x8 digits: patch 2, C=32, depths 4-2, 2x2 windows (shift 1), heads 2-4 (timm)",
+)
+def swin_tiny_digits(img_size: int = 8, seq_len: int | None = None):
+    """timm's SwinTransformer (``pretrained=False``) on 2x2 patches of the 8x8 digits: stage 1 has 4 windows
+    of 2x2 tokens on the 4x4 grid, shifted by one token in every other block; stage 2 (after patch
+    merging, 2x2 grid) one window."""
+    from timm.models.swin_transformer import SwinTransformer
+
+    return SwinTransformer(img_size=img_size, patch_size=PATCH, in_chans=1, num_classes=NUM_CLASSES, embed_dim=SWIN_DIM,
+                           depths=SWIN_DEPTHS, num_heads=SWIN_HEADS, window_size=SWIN_WINDOW, mlp_ratio=MLP_RATIO)
