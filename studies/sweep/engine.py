@@ -53,6 +53,9 @@ def run_sweep(spec_or_path: str | dict | SweepSpec, out_dir: str, address: str |
     ``spec_or_path``: a YAML path, a dict, or a :class:`SweepSpec`. ``out_dir``: the sweep folder.
     ``address``: a Ray cluster address (default: ``RAY_ADDRESS`` if set, else a local instance with
     ``num_cpus`` CPUs, default all). ``sets``: overrides added to every point (like the spec's ``set``).
+    If Ray is already initialised (e.g. by :func:`init_ray`) it is reused and left running; otherwise it is
+    started only when some point must run, and shut down before returning. Row ``i`` is spec point ``i``;
+    its files are in ``out_dir/points/<row.point>/``.
     """
     t0 = time.perf_counter()
     spec = _as_spec(spec_or_path, sets)
