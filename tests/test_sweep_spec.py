@@ -111,3 +111,11 @@ def test_shared_overrides_apply_to_every_block():
     raw["grid"].append({"models": ["deit-s"], "hw": ["fefet-64"]})
     with pytest.raises(UserError, match="grid block 2: override 'noc.flit_bits=128'"):
         parse_spec(raw)
+
+
+def test_unknown_model_is_one_sentence():
+    from studies.sweep.engine import _resolve_models
+
+    with pytest.raises(UserError, match="unknown model 'vit-tinyy-digits'") as e:
+        _resolve_models(parse_spec(base(models=["vit-tinyy-digits"])))
+    assert "\n" not in str(e.value)
