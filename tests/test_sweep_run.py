@@ -63,11 +63,17 @@ def sweeps(tmp_path_factory):
         assert proc.returncode == -signal.SIGKILL, (root / "killed.log").read_text()[-2000:]
         assert 1 <= len(before) < N_POINTS, "the sweep was not killed mid-way"
 
-        resumed = run_sweep(SMOKE, killed, progress=False)
-        resumed_timing = json.load(open(os.path.join(killed, "sweep.timing.json")))
-        uninterrupted = run_sweep(SMOKE, fresh, progress=False)
-        rerun = run_sweep(SMOKE, fresh, progress=False)
-        rerun_timing = json.load(open(os.path.join(fresh, "sweep.timing.json")))
+        phase = "resuming the killed sweep"
+        try:
+            resumed = run_sweep(SMOKE, killed, progress=False)
+            resumed_timing = json.load(open(os.path.join(killed, "sweep.timing.json")))
+            phase = "the uninterrupted sweep"
+            uninterrupted = run_sweep(SMOKE, fresh, progress=False)
+            phase = "the rerun"
+            rerun = run_sweep(SMOKE, fresh, progress=False)
+            rerun_timing = json.load(open(os.path.join(fresh, "sweep.timing.json")))
+        except Exception as e:
+            raise AssertionError(f"{phase} failed: {type(e).__name__}: {e}") from e
     finally:
         ray.shutdown()
     return {"killed": killed, "fresh": fresh, "before": before, "resumed": resumed, "resumed_timing": resumed_timing,
