@@ -53,31 +53,33 @@ def run_sweep(spec_or_path: str | dict | SweepSpec, out_dir: str, address: str |
     ``spec_or_path``: a YAML path, a dict, or a :class:`SweepSpec`. ``out_dir``: the sweep folder.
     ``address``: a Ray cluster address (default: ``RAY_ADDRESS`` if set, else a local instance with
     ``num_cpus`` CPUs, default all). ``sets``: overrides added to every point (like the spec's ``set``).
+    If Ray is already initialised (e.g. by :func:`init_ray`) it is reused and left running; otherwise it is
+    started only when some point must run, and shut down before returning. Row ``i`` is spec point ``i``;
+    its files are in ``out_dir/points/<row.point>/``.
     """
     t0 = time.perf_counter()
     spec = _as_spec(spec_or_path, sets)
-    started = init_ray(address, num_cpus)
+    points = expand(spec, _resolve_models(spec))
+    write_json(os.path.join(out_dir, "points.json"),
+               {"name": spec.name, "points": [{"folder": p.folder, "inputs": p.inputs()} for p in points]})
+    done: dict[str, dict] = {}
+    skipped: set[str] = set()
+    todo: dict[str, Point] = {}
+    for p in points:
+        rec = _finished(out_dir, p)
+        if rec is not None:
+            done[p.digest] = rec
+            skipped.add(p.digest)
+        elif p.digest not in todo:
+            todo[p.digest] = p
+    log.info("sweep %s: %d points, %d already finished, %d to run", spec.name, len(points), len(skipped),
+             len(todo))
+    started = init_ray(address, num_cpus) if todo else False
     try:
         import ray
 
-        models = _resolve_models(spec)
-        points = expand(spec, models)
-        write_json(os.path.join(out_dir, "points.json"),
-                   {"name": spec.name, "points": [{"folder": p.folder, "inputs": p.inputs()} for p in points]})
-        done: dict[str, dict] = {}
-        skipped: set[str] = set()
-        todo: dict[str, Point] = {}
-        for p in points:
-            rec = _finished(out_dir, p)
-            if rec is not None:
-                done[p.digest] = rec
-                skipped.add(p.digest)
-            elif p.digest not in todo:
-                todo[p.digest] = p
-        log.info("sweep %s: %d points, %d already finished, %d to run", spec.name, len(points), len(skipped),
-                 len(todo))
-        remote = ray.remote(num_cpus=1, max_retries=0)(_run_point_task)
-        pending = {remote.remote(p.inputs()): p for p in todo.values()}
+        remote = ray.remote(num_cpus=1, max_retries=0)(_run_point_task) if todo else None
+        pending = {remote.remote(p.inputs()): p for p in todo.values()} if todo else {}
         from tqdm import tqdm
 
         bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=f"sweep {spec.name}", unit="point",
@@ -90,7 +92,7 @@ def run_sweep(spec_or_path: str | dict | SweepSpec, out_dir: str, address: str |
                     try:
                         out = ray.get(ref)
                     except Exception as e:  # a crashed worker or task: recorded, retried on rerun
-                        out = {"status": "error", "error": _one_line(f"{type(e).__name__}: {e}"), "retry": True,
+                        out = {"status": "error", "error": _one_line(f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"), "retry": True,
                                "row": {}, "files": {}, "timing": {}}
                     done[p.digest] = _store(out_dir, p, out)
                     bar.update(1)
@@ -129,7 +131,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     else:
         os.environ["PYTHONPATH"] = pythonpath  # workers of the local instance inherit it
         kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": pythonpath}}
-        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **kwargs)
+        # "local": always a new instance of our own, even if a `ray start` cluster runs on this machine
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **kwargs)
     return True
 
 
@@ -137,12 +140,6 @@ def _run_point_task(inputs: dict) -> dict:
     from studies.sweep.execute import run_point
 
     return run_point(inputs)
-
-
-def _resolve_models_task(names: list[str]):
-    from studies.sweep.execute import resolve_models
-
-    return resolve_models(names)
 
 
 def _as_spec(spec_or_path, sets: list[str] | None) -> SweepSpec:
@@ -160,12 +157,10 @@ def _as_spec(spec_or_path, sets: list[str] | None) -> SweepSpec:
 
 
 def _resolve_models(spec: SweepSpec) -> dict[str, ModelInfo]:
-    """Ask the model zoo (in a worker: it loads torch) for canonical names and default sizes."""
-    import ray
+    """Ask the model zoo (it loads torch) for each model's canonical name, kind and default size."""
+    from studies.sweep.execute import resolve_models
 
-    names = sorted({m for block in spec.grid for m in block.models})
-    remote = ray.remote(num_cpus=1, max_retries=0)(_resolve_models_task)
-    got = ray.get(remote.remote(names))
+    got = resolve_models(sorted({m for block in spec.grid for m in block.models}))
     if isinstance(got, str):
         raise UserError(f"sweep spec {spec.name!r}: {got}")
     return {k: ModelInfo(**v) for k, v in got.items()}

@@ -121,6 +121,11 @@ def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
         from scheduler.crossbar.cli import solve
     solve(args, hw)
     timing["schedule_wall_s"] = time.perf_counter() - t
+    meta_path = os.path.join(work, "program.meta.json")
+    if os.path.isfile(meta_path):
+        from simulator.atomic import read_json
+
+        timing["solver_wall_s"] = read_json(meta_path, "program meta file").get("solver_wall_s")
 
     t = time.perf_counter()
     cfg, result, _meta, _events = simulate_files(prog_path, p["hw"], overrides, mode=p["mode"],

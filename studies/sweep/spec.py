@@ -5,7 +5,7 @@ its axes, and the points of the sweep are the blocks' points in order (the
 product runs over the axes in the order models, img, batch, methods, hw, sets,
 reuse, target_delay_ms, the last axis varying fastest)::
 
-    name: smoke
+    name: example
     options: {time_limit_s: 20, mode: full, network: worm}
     set: []                      # overrides applied to every point (``--set`` on the command line adds here)
     grid:

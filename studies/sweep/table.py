@@ -37,8 +37,8 @@ METRIC_COLUMNS = [
 ]
 COLUMNS = [c for c, _ in INPUT_COLUMNS + METRIC_COLUMNS]
 DTYPES = dict(INPUT_COLUMNS + METRIC_COLUMNS)
-TIMING_COLUMNS = ["point", "status", "skipped", "trace_wall_s", "schedule_wall_s", "simulate_wall_s", "point_wall_s",
-                  "host"]
+TIMING_COLUMNS = ["point", "status", "skipped", "trace_wall_s", "schedule_wall_s", "solver_wall_s", "simulate_wall_s",
+                  "point_wall_s", "host"]
 
 PJ_PER_MJ = 1e9
 
