@@ -28,7 +28,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim trace schedule replay noc study trex-demo test test-all bench clean clean-runs
+.PHONY: help venv sim trace schedule replay noc study trex-demo test test-all bench bench-engine clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ test-all: $(STAMP) ## Run every test, including the slow whole-model ones
 
 bench: $(STAMP) ## Speed benchmarks (tracing, scheduling, simulation); results in runs/bench/
 	@$(PY) benchmarks/run_all.py --out runs/bench
+
+bench-engine: $(STAMP) ## Engine speed vs raw SimPy: Swin-B 224/640/960 x modes x networks, RSS, flit mesh; runs/bench/engine/
+	@$(PY) benchmarks/bench_engine.py --out runs/bench/engine
 
 clean: ## Remove caches and build leftovers (never inputs, never runs/)
 	@find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
