@@ -15,6 +15,7 @@ HW ?=
 BATCH ?= 1
 METHOD ?= allspark
 TRACE ?= 0
+TRACE_UNITS ?=
 SET ?=
 TARGET_DELAY_MS ?=
 REUSE ?=
@@ -22,7 +23,7 @@ PROGRAM ?=
 OUT ?=
 
 PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
-	$(if $(HW),--hw $(HW)) $(if $(filter 1 yes true,$(TRACE)),--trace) \
+	$(if $(HW),--hw $(HW)) $(if $(filter 1 yes true,$(TRACE)),--trace) $(if $(TRACE_UNITS),--trace-units '$(TRACE_UNITS)') \
 	$(foreach s,$(SET),--set $(s)) \
 	$(if $(TARGET_DELAY_MS),--target-delay-ms $(TARGET_DELAY_MS)) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
@@ -32,7 +33,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 SET='a.b=x ...'"
+	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 TRACE_UNITS=pe,link SET='a.b=x ...'"
 	@echo "             TARGET_DELAY_MS=7 REUSE=strided:sl=2,start=3,n=5 PROGRAM=runs/.../program.json"
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
@@ -58,7 +59,7 @@ schedule: $(STAMP) ## Trace and schedule MODEL on HW, print the schedule summary
 
 replay: $(STAMP) ## Re-run a recorded PROGRAM on another HW config (SET='a.b=x ...' overrides)
 	@test -n "$(PROGRAM)" || { echo "error: give PROGRAM=runs/.../program.json"; exit 2; }
-	@$(PY) -m pipeline replay --program $(PROGRAM) $(if $(HW),--hw $(HW)) $(foreach s,$(SET),--set $(s)) $(if $(TRACE:0=),--trace) $(if $(OUT),--out $(OUT))
+	@$(PY) -m pipeline replay --program $(PROGRAM) $(if $(HW),--hw $(HW)) $(foreach s,$(SET),--set $(s)) $(if $(TRACE:0=),--trace) $(if $(TRACE_UNITS),--trace-units '$(TRACE_UNITS)') $(if $(OUT),--out $(OUT))
 
 noc: $(STAMP) ## Synthetic NoC latency-load sweep on a 16x16 mesh (uniform traffic), PNG into runs/noc/
 	@$(PY) -m simulator noc --k 16 --traffic uniform --sweep --out runs/noc

@@ -116,6 +116,8 @@ def _simulate(a, out_dir: str, prog: str) -> None:
         cmd += ["--set", s]
     if a.trace:
         cmd.append("--trace")
+    if getattr(a, "trace_units", None):
+        cmd += ["--trace-units", a.trace_units]
     _run(cmd, "simulate")
     report = os.path.join(out_dir, "report.md")
     if os.path.isfile(report):
@@ -188,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         q.add_argument("--batch", type=int, default=1)
         q.add_argument("--method", default="allspark")
         q.add_argument("--trace", action="store_true")
+        q.add_argument("--trace-units", default=None, help="tracks of trace.json (implies --trace), e.g. pe,link")
         q.add_argument("--set", action="append", default=[])
         q.add_argument("--target-delay-ms", type=float, default=None)
         q.add_argument("--reuse", default=None)
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--hw", default=None)
     r.add_argument("--set", action="append", default=[])
     r.add_argument("--trace", action="store_true")
+    r.add_argument("--trace-units", default=None, help="tracks of trace.json (implies --trace), e.g. pe,link")
     r.add_argument("--out", default=None)
     a = p.parse_args(argv)
     if a.cmd == "sim":
