@@ -137,10 +137,11 @@ def child_sim(program: str, mode: str, network: str, budget: float) -> dict:
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         finished, env_now = True, result["latency"]["cycles"]
     except _Budget:
+        _meta = None
         finished, env_now = False, int(envs[-1].now)
         t_run.append(time.perf_counter())
         c_run.append(time.process_time())
-    n = next(envs[-1]._eid)
+    n = _meta["sim_events"] if finished else next(envs[-1]._eid)  # scheduled events (the engine's own count)
     sim_cpu = c_run[-1] - c_run[0] if c_run else 0.0
     return {
         "finished": finished, "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
