@@ -15,6 +15,7 @@ HW ?=
 BATCH ?= 1
 METHOD ?= allspark
 TRACE ?= 0
+TRACE_UNITS ?=
 SET ?=
 TARGET_DELAY_MS ?=
 REUSE ?=
@@ -25,17 +26,17 @@ SPEC ?=
 ADDRESS ?=
 
 PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
-	$(if $(HW),--hw $(HW)) $(if $(filter 1 yes true,$(TRACE)),--trace) \
+	$(if $(HW),--hw $(HW)) $(if $(filter 1 yes true,$(TRACE)),--trace) $(if $(TRACE_UNITS),--trace-units '$(TRACE_UNITS)') \
 	$(foreach s,$(SET),--set $(s)) \
 	$(if $(TARGET_DELAY_MS),--target-delay-ms $(TARGET_DELAY_MS)) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce reuse-pim trex-demo test test-all bench clean clean-runs
+.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce reuse-pim trex-demo test test-all bench bench-engine clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 SET='a.b=x ...'"
+	@echo "  variables: MODEL=$(MODEL) IMG=$(IMG) HW=<config> BATCH=1 METHOD=allspark|B|P|AH TRACE=1 TRACE_UNITS=pe,link SET='a.b=x ...'"
 	@echo "             TARGET_DELAY_MS=7 REUSE=strided:sl=2,start=3,n=5 PROGRAM=runs/.../program.json"
 	@echo "             SPEC=studies/specs/smoke.yaml OUT=runs/... ADDRESS=<ray cluster address> (make sweep)"
 
@@ -69,7 +70,7 @@ schedule: $(STAMP) ## Trace and schedule MODEL on HW, print the schedule summary
 
 replay: $(STAMP) ## Re-run a recorded PROGRAM on another HW config (SET='a.b=x ...' overrides)
 	@test -n "$(PROGRAM)" || { echo "error: give PROGRAM=runs/.../program.json"; exit 2; }
-	@$(PY) -m pipeline replay --program $(PROGRAM) $(if $(HW),--hw $(HW)) $(foreach s,$(SET),--set $(s)) $(if $(TRACE:0=),--trace) $(if $(OUT),--out $(OUT))
+	@$(PY) -m pipeline replay --program $(PROGRAM) $(if $(HW),--hw $(HW)) $(foreach s,$(SET),--set $(s)) $(if $(TRACE:0=),--trace) $(if $(TRACE_UNITS),--trace-units '$(TRACE_UNITS)') $(if $(OUT),--out $(OUT))
 
 noc: $(STAMP) ## Synthetic NoC latency-load sweep on a 16x16 mesh (uniform traffic), PNG into runs/noc/
 	@$(PY) -m simulator noc --k 16 --traffic uniform --sweep --out runs/noc
@@ -98,6 +99,9 @@ test-all: $(STAMP) ## Run every test, including the slow whole-model ones
 
 bench: $(STAMP) ## Speed benchmarks (tracing, scheduling, simulation); results in runs/bench/
 	@$(PY) benchmarks/run_all.py --out runs/bench
+
+bench-engine: $(STAMP) ## Engine speed vs raw SimPy: Swin-B 224/640/960 x modes x networks, RSS, flit mesh; runs/bench/engine/
+	@$(PY) benchmarks/bench_engine.py --out runs/bench/engine
 
 clean: ## Remove caches and build leftovers (never inputs, never runs/)
 	@find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -19,7 +19,7 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORDER = ["trace", "schedule", "noc", "sim", "trex"]
+ORDER = ["trace", "schedule", "noc", "sim", "engine", "trex"]
 
 
 def _load(name: str):

@@ -223,6 +223,8 @@ def _simulate(a, out_dir: str, prog: str, mode: str | None = None) -> None:
         cmd += ["--set", s]
     if a.trace:
         cmd.append("--trace")
+    if getattr(a, "trace_units", None):
+        cmd += ["--trace-units", a.trace_units]
     _run(cmd, "simulate")
 
 
@@ -416,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
         q.add_argument("--batch", type=int, default=1)
         q.add_argument("--method", default=None, help="allspark | B | P | AH (PIM, default allspark); trex | ... (crossbar)")
         q.add_argument("--trace", action="store_true")
+        q.add_argument("--trace-units", default=None, help="tracks of trace.json (implies --trace), e.g. pe,link")
         q.add_argument("--set", action="append", default=[])
         q.add_argument("--target-delay-ms", type=float, default=None)
         q.add_argument("--reuse", default=None)
@@ -426,6 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--hw", default=None)
     r.add_argument("--set", action="append", default=[])
     r.add_argument("--trace", action="store_true")
+    r.add_argument("--trace-units", default=None, help="tracks of trace.json (implies --trace), e.g. pe,link")
     r.add_argument("--out", default=None)
     r.add_argument("--print-run-dir", action="store_true", help="print the run folder these inputs use and exit")
     a = p.parse_args(argv)

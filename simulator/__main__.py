@@ -1,6 +1,7 @@
 """``python -m simulator``: run a Program, or drive the NoC with synthetic traffic.
 
-    python -m simulator run --program P --hw H --out DIR [--set key=value ...] [--trace] [--mode full|block-reuse]
+    python -m simulator run --program P --hw H --out DIR [--set key=value ...] [--trace] [--trace-units pe,link]
+        [--mode full|block-reuse] [--network worm|transfer|flit]
     python -m simulator noc --k 16 --traffic uniform --rate 0.1 --packet-flits 16 [--flit-level] [--json] [--sweep]
     python -m simulator report --run DIR      (re-render report.md, PNGs and units.csv from result.json)
     python -m simulator hw --hw H [--set key=value ...]   (resolve a config: print name, kind, digest as JSON)
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="run folder: result.json, meta.json, report.md, PNGs")
     r.add_argument("--set", action="append", default=[], help="hardware override key.path=value")
     r.add_argument("--trace", action="store_true", help="also write a Chrome/Perfetto trace.json")
+    r.add_argument("--trace-units", default=None, metavar="LIST",
+                   help="tracks of trace.json (implies --trace): kinds program,pe,acu,ni,bank,router,link and "
+                        "unit-name globs with * and ? (brackets literal), e.g. pe,link or 'node[0][*].pe,router'")
     r.add_argument("--mode", default="full", choices=["full", "block-reuse"], help="simulate every block, or reuse the timing of identical blocks")
     r.add_argument("--network", default="worm", choices=["worm", "transfer", "flit"],
                    help="NoC granularity: worm = one worm per transfer (default), transfer = per packet, flit = per flit")

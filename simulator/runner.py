@@ -39,8 +39,17 @@ UNITS_FILE = "units.csv"
 
 
 def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None = None, *, mode: str = "full",
-                   network_mode: str = "worm", trace: bool = False):
-    """Load and validate the inputs, run the matching engine; returns (hw, result, meta, trace events)."""
+                   network_mode: str = "worm", trace: bool = False, trace_units: str | None = None):
+    """Load and validate the inputs, run the matching engine; returns (hw, result, meta, trace events).
+
+    ``trace_units`` (kinds and unit-name globs, see :mod:`simulator.trace_export`) selects the
+    tracks of a PIM-mesh trace and implies ``trace``.
+    """
+    if trace_units is not None:
+        from simulator.trace_export import TraceFilter
+
+        TraceFilter(trace_units)  # a bad filter fails here, before anything is loaded or simulated
+        trace = True
     hw = load_hw(hw_name, overrides)
     program = load_program(program_path, known_units=_known_units(hw))
     if program.kind != hw.kind:
@@ -49,7 +58,7 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
         from simulator.engine.pim import simulate
 
         result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace,
-                                        program_digest=file_digest(program_path))
+                                        program_digest=file_digest(program_path), trace_units=trace_units)
     else:
         try:
             from simulator.engine.crossbar import simulate as simulate_crossbar
@@ -66,6 +75,7 @@ def run_command(args) -> None:
     hw, result, meta, events = simulate_files(
         args.program, args.hw, args.set, mode=getattr(args, "mode", "full"),
         network_mode=getattr(args, "network", "worm"), trace=bool(getattr(args, "trace", False)),
+        trace_units=getattr(args, "trace_units", None),
     )
     write_text(os.path.join(out, HW_FILE), dump_resolved(hw))
     write_json(os.path.join(out, RESULT_FILE), result)

@@ -52,6 +52,8 @@ values computed.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -321,11 +323,14 @@ class Executor:
         self._all_arrived: simpy.Event | None = None
         self.state: _RepetitionState | None = None
         self._weight = 1
-        self._current: dict[str, CompiledOp | None] = {u: None for u in self.units}
-        self._waiting_for: dict[str, tuple] = {}  # unit -> what it waits on, formatted only for a deadlock
+        # unit -> (what, its instruction, what it waits on) of its latest wait; formatted only for a deadlock
+        self._waiting_for: dict[str, tuple] = {}
+        # per segment: instructions, bytes sent, bytes received of one repetition
+        self._static = [(len(seg.ops), sum(op.nbytes for op in seg.ops if op.kind == SEND),
+                         sum(op.nbytes for op in seg.ops if op.kind == RECV)) for seg in segments]
         self._finished = False
         self.records: list[RepetitionRecord] = []
-        self._busy: dict[str, int] = {}
+        self._busy: dict[str, int] = {u: 0 for u in self.units}
         self._dram_wait = 0
         self._instructions = 0
         self._macs = 0
@@ -341,7 +346,8 @@ class Executor:
         for unit in self.units:  # processes started in sorted order: deterministic
             env.process(self._unit_process(unit))
         env.process(self._controller())
-        env.run()
+        with quiet_gc():
+            env.run()
         if not self._finished:
             raise UserError(self._deadlock_message())
         events = _scheduled_event_count(env)
@@ -376,81 +382,62 @@ class Executor:
         self._finished = True
 
     def _unit_process(self, unit: str):
+        """Walk ``unit``'s stream in every planned repetition: wait, hold the buffer, run, complete.
+
+        Only what decides WHEN things happen is done here; everything that can be derived from
+        the start and end cycles afterwards (critical-path predecessors, stalls, busy cycles,
+        bank queueing, counters, trace records) is done once per repetition in
+        :meth:`_close_repetition`, so the loop costs as little Python per SimPy event as it can.
+        ``_waiting_for`` records each wait that may never end (what a deadlock report names).
+        """
         env = self.env
+        timeout = env.timeout
         buffers = self.buffers
-        network = self.network
-        busy = self._busy
-        busy.setdefault(unit, 0)
-        is_bank = ".dram.bank[" in unit
-        for k, (si, _rep, _w) in enumerate(self.plan):
+        send = self.network.send
+        waiting_for = self._waiting_for
+        completion = self._completion
+        n_units = len(self.units)
+        for k in range(len(self.plan)):
             yield self._starts[k]
             st = self.state
-            seg = st.seg
-            ops = seg.ops
-            end, start_at, pred_of, stall_of = st.end, st.start, st.pred, st.stall
-            w = self._weight
-            prev = -1
-            for i in seg.streams.get(unit, ()):
+            ops = st.seg.ops
+            end, start_at, waiters = st.end, st.start, st.waiters
+            for i in st.seg.streams.get(unit, ()):
                 op = ops[i]
-                self._current[unit] = op
                 for d in op.deps:
                     if end[d] is None:
-                        self._waiting_for[unit] = ("op", ops[d])
-                        yield self._completion(st, d)
-                # who decided the start: the unit's previous instruction, else the latest dependency
-                pred = prev
-                ready = end[prev] if prev >= 0 else st.start_cycle
-                dep_ready = st.start_cycle
-                for d in op.deps:
-                    if end[d] > ready:
-                        pred, ready = d, end[d]
-                    if end[d] > dep_ready:
-                        dep_ready = end[d]
-                if is_bank and prev >= 0 and end[prev] > dep_ready:  # request queued behind the bank's previous one
-                    self._dram_wait += (end[prev] - dep_ready) * w
+                        waiting_for[unit] = ("op", op, ops[d])
+                        yield completion(st, d)
                 nb = op.buffer_bytes
                 if nb:
                     buf = buffers[op.node]
                     if not buf.try_acquire(nb):
-                        self._waiting_for[unit] = ("buffer", op)
+                        waiting_for[unit] = ("buffer", op, op)
                         yield buf.wait(nb)
                 t0 = env.now
-                stall_of[i] = t0 - ready
                 kind = op.kind
                 if kind == FIXED:
                     if op.duration_cycles:
-                        yield env.timeout(op.duration_cycles)
+                        yield timeout(op.duration_cycles)
                 elif kind == SEND:
-                    self._waiting_for[unit] = ("network", op)
-                    yield network.send(op.src, op.dst, op.nbytes, op.category)
-                    self._sent += op.nbytes * w
+                    waiting_for[unit] = ("network", op, op)
+                    yield send(op.src, op.dst, op.nbytes, op.category)
                 else:  # RECV
-                    s = op.partner
-                    if end[s] is None:
-                        self._waiting_for[unit] = ("op", ops[s])
-                        yield self._completion(st, s)
-                    if end[s] > t0:
-                        pred = s
-                    self._received += op.nbytes * w
-                now = env.now
+                    p = op.partner
+                    if end[p] is None:
+                        waiting_for[unit] = ("op", op, ops[p])
+                        yield completion(st, p)
                 start_at[i] = t0
-                end[i] = now
-                pred_of[i] = pred
+                end[i] = env.now
                 if nb:
-                    buffers[op.node].release(nb)
-                busy[unit] += (now - t0) * w
-                self._instructions += w
-                self._macs += op.macs * w
-                if self._trace is not None:
-                    self._trace.append((unit, op.op, op.category, op.id, t0, now, si))
-                ev = st.waiters.pop(i, None)
-                if ev is not None:
-                    ev.succeed()
-                prev = i
-            self._current[unit] = None
-            self._waiting_for.pop(unit, None)
+                    buf.release(nb)
+                if waiters:
+                    ev = waiters.pop(i, None)
+                    if ev is not None:
+                        ev.succeed()
+            waiting_for.pop(unit, None)
             st.arrived += 1
-            if st.arrived == len(self.units):
+            if st.arrived == n_units:
                 self._all_arrived.succeed()
 
     def _completion(self, st: _RepetitionState, index: int) -> simpy.Event:
@@ -470,6 +457,7 @@ class Executor:
         if self._network_in_flight is not None and self._network_in_flight():
             raise RuntimeError(f"segment '{seg.name}' repetition {rep}: network not drained at the barrier")
         cycles = int(self.env.now) - st.start_cycle
+        self._account(si, st, weight)
         breakdown, queueing = critical_path_breakdown(seg, st.start, st.end, st.pred, st.stall, st.start_cycle)
         tls = []
         for tl, idx, nodes in seg.temporal_layers:
@@ -483,8 +471,61 @@ class Executor:
             )
         )
 
+    def _account(self, si: int, st: _RepetitionState, w: int) -> None:
+        """Everything the run loop leaves out, derived from one repetition's start and end cycles.
+
+        For each instruction, in its unit's stream order: the predecessor that decided its start
+        (the unit's previous instruction, else the dependency that finished last; ties to the
+        previous instruction, then to the lowest dependency index; a RECV that waited for its
+        message names the SEND), its stall (start minus ready), the unit's busy cycles and a DRAM
+        bank's queueing behind its previous request; the counters; the trace records.
+        """
+        seg = st.seg
+        ops = seg.ops
+        end, start, pred_of, stall_of = st.end, st.start, st.pred, st.stall
+        t_start = st.start_cycle
+        busy = self._busy
+        dram_wait = 0
+        trace = self._trace
+        for unit, stream in seg.streams.items():
+            is_bank = ".dram.bank[" in unit
+            prev = -1
+            ready_prev = t_start
+            b = 0
+            for i in stream:
+                op = ops[i]
+                pred, ready = prev, ready_prev
+                dep_ready = t_start
+                for d in op.deps:
+                    e = end[d]
+                    if e > ready:
+                        pred, ready = d, e
+                    if e > dep_ready:
+                        dep_ready = e
+                if is_bank and prev >= 0 and ready_prev > dep_ready:  # queued behind the bank's previous request
+                    dram_wait += ready_prev - dep_ready
+                t0 = start[i]
+                stall_of[i] = t0 - ready
+                if op.kind == RECV and end[op.partner] > t0:
+                    pred = op.partner
+                pred_of[i] = pred
+                e = end[i]
+                b += e - t0
+                prev, ready_prev = i, e
+            busy[unit] = busy.get(unit, 0) + b * w
+            if trace is not None:
+                for i in stream:
+                    op = ops[i]
+                    trace.append((unit, op.op, op.category, op.id, start[i], end[i], si))
+        self._dram_wait += dram_wait * w
+        n_ins, sent, received = self._static[si]
+        self._instructions += n_ins * w
+        self._macs += seg.macs * w
+        self._sent += sent * w
+        self._received += received * w
+
     def _describe_wait(self, unit: str) -> str:
-        what, op = self._waiting_for.get(unit, (None, None))
+        what, _op, op = self._waiting_for.get(unit, (None, None, None))
         if what == "op":
             return f"waits for {op.describe()} on {op.unit}"
         if what == "buffer":
@@ -495,7 +536,7 @@ class Executor:
 
     def _deadlock_message(self) -> str:
         st = self.state
-        stuck = [(u, op) for u, op in sorted(self._current.items()) if op is not None]
+        stuck = [(u, w[1]) for u, w in sorted(self._waiting_for.items())]
         where = f"segment '{st.seg.name}' repetition {st.index}" if st else "the program"
         parts = []
         for unit, op in stuck[:6]:
@@ -536,6 +577,27 @@ def critical_path_breakdown(seg: CompiledSegment, start, end, pred, stall, t0: i
     if charged != total:
         raise RuntimeError(f"segment '{seg.name}': critical path covers {charged} of {total} cycles")
     return dict(sorted(breakdown.items())), queueing
+
+
+@contextlib.contextmanager
+def quiet_gc(gen0_threshold: int = 100_000):
+    """Keep Python's cyclic garbage collector out of the run's way; restored afterwards.
+
+    A program is hundreds of thousands of long-lived objects (instructions, compiled ops,
+    routes); every full collection walked all of them again (about a fifth of a Swin-B run's
+    CPU time). ``gc.freeze()`` moves them out of the collector's sight for the run, and a
+    higher first-generation threshold makes the (rare) cyclic garbage of the run itself be
+    collected in fewer, larger passes. The simulation's results do not depend on the
+    collector; only memory freed by reference counting is freed at once, as before.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(gen0_threshold, old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def _scheduled_event_count(env: simpy.Environment) -> int:

@@ -355,6 +355,22 @@ class MeshNetwork:
         st.transfers_delivered += 1
         st.packets_delivered += event.transfer.packets
 
+    def record_activity(self) -> None:
+        """From now on, log when every router switch and link carries flits (for trace.json only).
+
+        The models' hot paths are untouched unless this is called: the logging wraps them.
+        """
+        self._model.record_activity()
+
+    def activity(self) -> dict[str, list[tuple[int, int]]]:
+        """Router and link name -> (start, end) cycle intervals of one flit per cycle each."""
+        g = self.geometry
+        out: dict[str, list[tuple[int, int]]] = {}
+        for (kind, idx), spans in sorted(self._model.activity().items()):
+            name = g.router_name(idx) if kind == 0 else g.link_name(*divmod(idx, PORTS))
+            out[name] = spans
+        return out
+
     def in_flight(self) -> int:
         """Packets sent and not yet delivered (0 when the network is quiescent)."""
         return self.stats.in_flight_packets

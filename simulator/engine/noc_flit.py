@@ -367,6 +367,26 @@ class FlitLevelModel:
         else:
             self.in_sent[s] = k + 1
 
+    def record_activity(self) -> None:
+        """Wrap ``_traverse`` so that every switch crossing logs router, output and cycle (tracing only)."""
+        log = self._activity_log = []
+        traverse = self._traverse
+
+        def logged(n, s, o, now):
+            traverse(n, s, o, now)
+            log.append((n, o, now))
+
+        self._traverse = logged
+
+    def activity(self) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """(0, router) / (1, link index) -> one-cycle intervals, one per flit crossing."""
+        out: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for n, o, t in getattr(self, "_activity_log", ()):
+            out.setdefault((0, n), []).append((t, t + 1))
+            if o != LOCAL:
+                out.setdefault((1, n * PORTS + o), []).append((t, t + 1))
+        return out
+
     def _delivered(self, transfer: Transfer, at: int, now: int) -> None:
         if transfer.packet_delivered(at, now):
             self.events += 1

@@ -163,6 +163,29 @@ class TransferLevelModel:
             route = self._routes[(src, dst)] = _Route(chans, self)
         return route
 
+    def record_activity(self) -> None:
+        """Wrap ``_grant`` so that each grant logs its channel, cycle and flits (tracing only)."""
+        log = self._activity_log = []
+        grant = self._grant
+
+        def logged(pkt, ch, v, g, now):
+            grant(pkt, ch, v, g, now)
+            log.append((ch, g, pkt.flits))
+
+        self._grant = logged
+
+    def activity(self) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """(0, router) / (1, link index) -> busy intervals: a packet's F flits cross back to back from its grant."""
+        out: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for ch, g, f in getattr(self, "_activity_log", ()):
+            link = self.stat_link[ch]
+            if link >= 0:
+                out.setdefault((1, link), []).append((g, g + f))
+            r = self.switch_router[ch]
+            if r >= 0:
+                out.setdefault((0, r), []).append((g, g + f))
+        return out
+
     def fold_stats(self, stats: NocStats) -> None:
         """Spread every route's flit and byte totals over its links and routers (then reset them)."""
         for key in sorted(self._routes):

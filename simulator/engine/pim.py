@@ -161,6 +161,7 @@ def simulate(
     trace: bool = False,
     progress: bool = True,
     program_digest: str | None = None,
+    trace_units: str | None = None,
 ) -> tuple[dict, dict, list | None]:
     """Simulate a PIM-mesh program; returns (result dict, meta dict, Chrome trace events or None).
 
@@ -168,17 +169,20 @@ def simulate(
     by default it is :func:`simulator.ir.program_digest`, which serialises the whole program.
     """
     from simulator.engine.pim_summary import network_snapshot, summarise
-    from simulator.trace_export import chrome_trace_events
+    from simulator.trace_export import TraceFilter, chrome_trace_events
 
     if program.kind != "pim_mesh":
         raise UserError(f"program targets '{program.kind}' hardware but config '{hw.name}' is a pim_mesh")
     if mode not in ("full", "block-reuse"):
         raise UserError(f"unknown simulation mode '{mode}' (full or block-reuse)")
+    units = TraceFilter(trace_units) if trace else None
     t_wall = time.perf_counter()
     segments: list[CompiledSegment] = compile_program(program, PimCostModel(hw))
     t_compiled = time.perf_counter()
     env = simpy.Environment()
     network = MeshNetwork(env, hw, mode=network_mode)
+    if units is not None and units.wants_network:
+        network.record_activity()
     nodes = sorted({op.node for seg in segments for op in seg.ops if op.node is not None})
     buffers = {n: NodeBuffer(env, n, hw.buffers.sram_bytes) for n in nodes}
     total_reps = sum(s.repeat for s in segments)
@@ -208,7 +212,11 @@ def simulate(
         "simulated_cycles_per_wall_s": run.total_cycles / sim_wall if sim_wall > 0 else None,
         "instructions_per_s": run.instructions_executed / sim_wall if sim_wall > 0 else None,
     }
-    events = chrome_trace_events(run.trace, segments, hw.clock_hz) if trace else None
+    events = None
+    if units is not None:
+        events = chrome_trace_events(run.trace, segments, hw.clock_hz,
+                                     network.activity() if units.wants_network else None,
+                                     None if trace_units is None else units)
     return result, meta, events
 
 
