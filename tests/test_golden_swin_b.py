@@ -1,7 +1,9 @@
 """Golden files: Swin-B 224 on the default 16x16 mesh gives today's result.json byte for byte.
 
 ``tests/golden/swin-b-224/`` holds the files ``make sim MODEL=swin-b`` wrote before
-the engine was sped up (issue 11): ``workload.json``, ``program.json`` (gzipped,
+the engine was sped up (issue 11), regenerated once when static energy and the
+``fidelity:`` switches joined the hardware config (issue 13; the engine speed-up was
+checked byte-identical against both versions): ``workload.json``, ``program.json`` (gzipped,
 ``gzip -9 -n``), ``result.json`` and their sha256 (``SHA256SUMS``). Any change to
 the engine, the network model, the cost model or the summary that moves one
 figure of this run fails here. Speed figures live in ``meta.json`` and are not
