@@ -49,6 +49,44 @@ def _run(cmd: list[str], what: str) -> None:
     print(f"[{what}] done in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr and exit 2 (as for every user error)."""
+
+    def error(self, message: str):
+        _fail(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        return value
+
+    return parse
+
+
+def _preflight(a, hw: str) -> None:
+    """Check every argument before any work starts (``python -m scheduler check``: about a second,
+    no tracing), so a bad BATCH, METHOD, SET, REUSE or TARGET_DELAY_MS is refused before the trace."""
+    if not _stage_built("scheduler"):
+        return
+    cmd = [sys.executable, "-m", "scheduler", "check", "--hw", hw, "--method", getattr(a, "method", "allspark"),
+           "--batch", str(getattr(a, "batch", 1))]
+    for s in a.set or []:
+        cmd += ["--set", s]
+    if getattr(a, "target_delay_ms", None) is not None:
+        cmd += ["--target-delay-ms", repr(a.target_delay_ms)]
+    if getattr(a, "reuse", None):
+        cmd += ["--reuse", a.reuse]
+    proc = subprocess.run(cmd, cwd=REPO)
+    if proc.returncode != 0:
+        sys.exit(proc.returncode)
+
+
 def _hw_kind(hw: str) -> str:
     path = hw if os.path.isfile(hw) else os.path.join(HW_DIR, hw + ".yaml")
     if not os.path.isfile(path):
@@ -139,6 +177,7 @@ def _trex_plan(a, out_dir: str, wl: str) -> str:
 def cmd_sim(a, simulate: bool = True) -> None:
     a.hw = a.hw or _default_hw(a.model)
     kind = _hw_kind(a.hw)
+    _preflight(a, a.hw)
     out_dir = _run_dir(a)
     os.makedirs(out_dir, exist_ok=True)
     if a.target_delay_ms and kind != "crossbar_chip":
@@ -169,6 +208,7 @@ def cmd_replay(a) -> None:
         _fail("the simulator (python -m simulator) is not built yet", 3)
     hw = a.hw or DEFAULT_PIM
     _hw_kind(hw)
+    _preflight(a, hw)
     tag = os.path.splitext(os.path.basename(hw))[0]
     src = os.path.basename(os.path.dirname(os.path.abspath(a.program)))
     out_dir = a.out or os.path.join(REPO, "runs", f"replay-{src}-on-{tag}")
@@ -178,14 +218,14 @@ def cmd_replay(a) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="python -m pipeline", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("sim", "schedule", "trace"):
         q = sub.add_parser(name)
         q.add_argument("--model", required=True)
-        q.add_argument("--img", type=int, default=224)
+        q.add_argument("--img", type=_positive_int("--img (IMG)"), default=224)
         q.add_argument("--hw", default=None)
-        q.add_argument("--batch", type=int, default=1)
+        q.add_argument("--batch", type=_positive_int("--batch (BATCH)"), default=1)
         q.add_argument("--method", default="allspark")
         q.add_argument("--trace", action="store_true")
         q.add_argument("--set", action="append", default=[])
