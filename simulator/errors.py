@@ -19,6 +19,9 @@ class UserError(Exception):
     """An error the user caused; the message is one clear sentence."""
 
     def __init__(self, message: str, exit_code: int = 2):
+        # user text quoted in the message (a spec, a key) may hold newlines or control characters:
+        # escape them so the error stays one line on stderr
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
         super().__init__(message)
         self.exit_code = exit_code
 
