@@ -186,8 +186,16 @@ def validate_program(program: Program, known_units: set[str] | None = None) -> N
 
     unique ids per segment, deps that exist, no cycles (deps + stream order +
     SEND->RECV), matched SEND/RECV (same msg, bytes, peers), unit names well
-    formed and (if ``known_units`` given) present in the hardware config.
+    formed and (if ``known_units`` given) present in the hardware config;
+    for a PIM program, ``macs_expected`` equal to the MACs its GEMMs hold
+    (the engine checks the same count as an invariant after the run).
     """
+    if program.kind == "pim_mesh":
+        held = sum(i.m * i.k * i.n * seg.repeat for seg in program.segments for s in seg.streams
+                   for i in s.instructions if i.op == "GEMM")
+        if held != program.macs_expected:
+            raise UserError(f"program says macs_expected={program.macs_expected} but its GEMM instructions hold "
+                            f"{held} MACs (m x k x n x segment repeat)")
     for seg in program.segments:
         where = f"segment '{seg.name}'"
         seen_units: set[str] = set()

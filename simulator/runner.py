@@ -91,8 +91,35 @@ def report_command(args) -> None:
     if not os.path.isfile(path):
         raise UserError(f"run folder {args.run!r} has no {RESULT_FILE}")
     result = read_json(path, "result file")
-    _render(result, args.run)
+    _validate_result(result, path)
+    try:
+        _render(result, args.run)
+    except UserError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as e:
+        # the schema holds but the values do not fit together (a hand-edited file)
+        what = f"field {e.args[0]!r} is missing" if isinstance(e, KeyError) and e.args else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"result file {path!r} cannot be rendered: {what}; rerun 'python -m simulator run' to regenerate it") from None
     log.info("report written to %s", os.path.join(args.run, "report.md"))
+
+
+def _validate_result(result, path: str) -> None:
+    """A result.json read back for ``report`` must match the schema ``run`` writes (one sentence if not)."""
+    from simulator.errors import describe_validation_error
+
+    if not isinstance(result, dict):
+        raise UserError(f"result file {path!r} must hold a JSON object")
+    kind = result.get("kind")
+    if kind == "pim_mesh":
+        from simulator.results.pim import PimResult as model
+    elif kind == "crossbar_chip":
+        from simulator.results.crossbar import CrossbarResult as model
+    else:
+        raise UserError(f"result file {path!r} has unknown kind {kind!r} (pim_mesh or crossbar_chip)")
+    try:
+        model.model_validate(result)
+    except Exception as e:
+        raise UserError(f"result file {path!r} is malformed: {describe_validation_error(e)}") from None
 
 
 def _render(result: dict, out_dir: str) -> None:

@@ -27,6 +27,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+def scaled(fraction: float):
+    """Settings with ``fraction`` of the profile's example count (for suites whose cases cost a second)."""
+    return settings(max_examples=max(3, int(settings.default.max_examples * fraction)))
+
+
 CASE_SECONDS = 30  # wall-time limit of one case: a hang fails the case instead of the suite
 
 
@@ -59,7 +64,22 @@ def run_main(main, argv: list[str], seconds: int = CASE_SECONDS) -> tuple[int, s
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     text = err.getvalue()
     check_outcome(code, text, argv)
+    _event(code, text)
     return code, text
+
+
+def _event(code: int, stderr: str) -> None:
+    """Tally outcomes for ``--hypothesis-show-statistics`` (exit 0, or exit 2 by the error's first words)."""
+    from hypothesis import event
+    from hypothesis.errors import InvalidArgument
+
+    label = "exit 0" if code == 0 else "exit 2: " + " ".join(error_line(stderr).split()[1:3])
+    if "deadlock" in stderr:
+        label = "exit 2: deadlock"
+    try:
+        event(label)
+    except InvalidArgument:  # not inside a hypothesis test
+        pass
 
 
 def check_outcome(code: int, stderr: str, what) -> None:
@@ -80,9 +100,22 @@ def check_user_error(fn, *args, seconds: int = CASE_SECONDS, **kw):
 
     with time_limit(seconds):
         try:
-            return fn(*args, **kw), None
+            value = fn(*args, **kw)
+            _tally("exit 0")
+            return value, None
         except UserError as e:
             msg = str(e)
+            _tally("exit 2")
             assert msg and "\n" not in msg, f"multi-line error: {msg!r}"
             assert e.exit_code == 2, f"exit code {e.exit_code}: {msg}"
             return None, msg
+
+
+def _tally(label: str) -> None:
+    from hypothesis import event
+    from hypothesis.errors import InvalidArgument
+
+    try:
+        event(label)
+    except InvalidArgument:
+        pass

@@ -253,3 +253,262 @@ def test_fuzz_crossbar_method_strings(method):
     from scheduler.crossbar.baselines import parse_method
 
     fh.check_user_error(parse_method, method, seconds=5)
+
+
+# --------------------------------------------------------------------------- program.json
+
+NODES = ["node[0][0]", "node[0][1]", "node[1][0]", "node[1][1]"]
+UNITS = [f"{n}.{u}" for n in NODES for u in ("pe", "acu", "ni", "dram.bank[0]")] + \
+    ["node[9][9].pe", "node[0][0].dram.bank[3]", "node[0][0].xyz", "tile[0]", "node[00][1].pe", ""]
+GOOD_SIZE = st.integers(1, 4096)
+SIZE = st.one_of(GOOD_SIZE, GOOD_SIZE, GOOD_SIZE, GOOD_SIZE, st.sampled_from([0, -1, 10**9, 2**62, 10**40]))
+
+
+@st.composite
+def raw_instruction(draw, iid: int, unit: str, ids: list[int], msgs: list[int]):
+    kind = unit.rsplit(".", 1)[-1]
+    natural = {"pe": ["GEMM"], "acu": ["ACU"], "ni": ["SEND", "RECV"]}.get(kind, ["DRAM_READ", "DRAM_WRITE"])
+    op = draw(st.sampled_from(natural)) if draw(st.integers(0, 5)) else \
+        draw(st.sampled_from(["GEMM", "ACU", "SEND", "XBAR_READ", "NOP"]))
+    d: dict = {"id": iid, "op": op}
+    if ids and draw(st.booleans()):
+        d["deps"] = draw(st.lists(st.one_of(st.sampled_from(ids), st.integers(-2, 200)), max_size=3))
+    if op == "GEMM":
+        d.update(m=draw(SIZE), k=draw(SIZE), n=draw(SIZE))
+    elif op == "ACU":
+        d.update(func=draw(st.sampled_from(["gelu", "softmax", "layernorm", "add", "reduce", "tanh"])), elements=draw(SIZE))
+    elif op in ("DRAM_READ", "DRAM_WRITE"):
+        d["bytes"] = draw(SIZE)
+    elif op in ("SEND", "RECV"):
+        d.update(peer=draw(st.sampled_from(NODES + ["node[5][5]", "x"])), bytes=draw(SIZE),
+                 msg=draw(st.one_of(st.sampled_from(msgs), st.integers(-1, 50)) if msgs else st.integers(-1, 50)))
+    elif op == "XBAR_READ":
+        d.update(xbars=draw(SIZE), vectors=draw(SIZE))
+    if draw(st.integers(0, 9)) == 0:  # a stray or mistyped field
+        d[draw(st.sampled_from(["m", "bytes", "category", "hint_cycle", "deps", "bogus"]))] = draw(VALUES)
+    return d
+
+
+def _paired_messages(draw, n: int) -> list[dict]:
+    """SEND/RECV pairs between random nodes (the well-formed part of a random program)."""
+    out = []
+    for msg in range(n):
+        src, dst = draw(st.permutations(NODES))[:2]
+        nbytes = draw(st.integers(1, 4096))
+        out.append((msg, src, dst, nbytes))
+    return out
+
+
+@st.composite
+def raw_program(draw):
+    segments = []
+    for s in range(draw(st.integers(1, 2))):
+        pairs = _paired_messages(draw, draw(st.integers(0, 3)))
+        streams: dict[str, list[dict]] = {}
+        next_id = 0
+        ids: list[int] = []
+        for msg, src, dst, nbytes in pairs:
+            for unit, op, peer in ((f"{src}.ni", "SEND", dst), (f"{dst}.ni", "RECV", src)):
+                streams.setdefault(unit, []).append({"id": next_id, "op": op, "peer": peer, "bytes": nbytes, "msg": msg,
+                                                     "category": "fmap_transfer"})
+                ids.append(next_id)
+                next_id += 1
+        for unit in draw(st.lists(st.sampled_from(UNITS), max_size=5)):
+            for _ in range(draw(st.integers(1, 3))):
+                iid = draw(st.one_of(st.just(next_id), st.sampled_from(ids or [0]), st.just(-1))) \
+                    if draw(st.integers(0, 7)) == 0 else next_id
+                streams.setdefault(unit, []).append(draw(raw_instruction(iid, unit, ids, list(range(len(pairs))))))
+                ids.append(iid)
+                next_id += 1
+        for unit in list(streams):  # shuffle each stream's order: may create cycles or RECV-before-SEND waits
+            streams[unit] = draw(st.permutations(streams[unit]))
+        segments.append({"name": f"s{s}", "repeat": draw(st.one_of(st.integers(1, 3), st.sampled_from([0, -1]))),
+                         "stage": 1, "streams": [{"unit": u, "instructions": v} for u, v in streams.items()]})
+    macs = 0
+    for seg in segments:
+        for stream in seg["streams"]:
+            for i in stream["instructions"]:
+                if i.get("op") == "GEMM" and all(isinstance(i.get(f), int) for f in "mkn"):
+                    macs += i["m"] * i["k"] * i["n"] * (seg["repeat"] if isinstance(seg["repeat"], int) else 1)
+    return {
+        "schema_version": 1, "kind": "pim_mesh",
+        "provenance": {"workload_model": "fuzz", "workload_digest": "0", "hw_name": "pim-dram-8x8", "hw_digest": "0",
+                       "method": "fuzz", "solver": {"status": "fuzz"}},
+        "macs_expected": draw(st.one_of(st.just(max(macs, 0)), st.integers(-1, 10))),
+        "segments": segments,
+    }
+
+
+def _sim(tmp, data, *extra) -> tuple[int, str]:
+    path = tmp / "program.json"
+    path.write_text(json.dumps(data))
+    return fh.run_main(sim_main, ["run", "--program", str(path), "--hw", "pim-dram-8x8", "--out", str(tmp / "out"), *extra])
+
+
+NAMES_INSTRUCTION = ("instruction", "segment", "field", "msg", "unit", "MACs", "deadlock", "program file")
+
+
+@given(data=raw_program(), network=st.sampled_from(["worm", "transfer", "flit"]),
+       mode=st.sampled_from(["full", "block-reuse"]))
+def test_fuzz_random_programs(tmp_path_factory, no_render, data, network, mode):
+    tmp = tmp_path_factory.mktemp("prog")
+    note(json.dumps(data))
+    code, err = _sim(tmp, data, "--network", network, "--mode", mode)
+    if code == 0:
+        result = _check_result_folder(str(tmp / "out"))
+        assert result["latency"]["cycles"] >= 0
+    else:
+        msg = fh.error_line(err)
+        assert any(w in msg for w in NAMES_INSTRUCTION), msg
+        if "deadlock" in msg:
+            assert "stuck" in msg and " at instruction " in msg, msg
+
+
+@pytest.fixture(scope="module")
+def real_program(tiny_workload, tmp_path_factory):
+    """The scheduler's program for the small ViT on the 8x8 mesh (1950 instructions)."""
+    from scheduler.__main__ import main as sched_main
+
+    path = tmp_path_factory.mktemp("real") / "program.json"
+    fh.run_main(sched_main, ["solve", "--workload", tiny_workload, "--hw", "pim-dram-8x8", "--out", str(path)], seconds=120)
+    return json.loads(path.read_text())
+
+
+def _instructions(data):
+    return [(si, ti, ii) for si, seg in enumerate(data["segments"]) for ti, s in enumerate(seg["streams"])
+            for ii in range(len(s["instructions"]))]
+
+
+@fh.scaled(0.3)  # about a second a case (1950 instructions)
+@given(st.data())
+def test_fuzz_mutated_real_program(tmp_path_factory, no_render, real_program, data):
+    prog = copy.deepcopy(real_program)
+    where = _instructions(prog)
+    for _ in range(data.draw(st.integers(1, 3))):
+        si, ti, ii = data.draw(st.sampled_from(where))
+        seg = prog["segments"][si]
+        stream = seg["streams"][ti]
+        insn = stream["instructions"][ii]
+        how = data.draw(st.sampled_from(["field", "delete", "dep", "dup_id", "unit", "drop", "repeat", "swap", "top"]))
+        if how == "field":
+            insn[data.draw(st.sampled_from(sorted(insn) + ["m", "bytes", "peer", "msg"]))] = data.draw(VALUES)
+        elif how == "delete":
+            insn.pop(data.draw(st.sampled_from(sorted(insn))), None)
+        elif how == "dep":  # a dependency on a later instruction (cycle) or on nothing (dangling)
+            if not isinstance(insn.get("deps"), list):
+                insn["deps"] = []
+            insn["deps"].append(data.draw(st.one_of(st.integers(0, 3000), st.integers(-5, -1))))
+        elif how == "dup_id":
+            other = seg["streams"][data.draw(st.integers(0, len(seg["streams"]) - 1))]["instructions"]
+            if other:
+                insn["id"] = other[0]["id"]
+        elif how == "unit":
+            stream["unit"] = data.draw(st.sampled_from(UNITS))
+        elif how == "drop":  # drops a SEND or RECV half, a dependency target, ...
+            stream["instructions"].pop(ii)
+            where = _instructions(prog)
+        elif how == "repeat":
+            seg["repeat"] = data.draw(st.one_of(st.integers(-1, 3), st.just(10**9), VALUES))
+        elif how == "swap" and len(stream["instructions"]) > 1:
+            j = data.draw(st.integers(0, len(stream["instructions"]) - 1))
+            stream["instructions"][ii], stream["instructions"][j] = stream["instructions"][j], stream["instructions"][ii]
+        elif how == "top":
+            prog[data.draw(st.sampled_from(["macs_expected", "kind", "schema_version", "provenance", "segments", "notes"]))] = \
+                data.draw(VALUES)
+        if not where:
+            break
+    tmp = tmp_path_factory.mktemp("mut")
+    code, err = _sim(tmp, prog, "--mode", "block-reuse")
+    if code == 0:
+        _check_result_folder(str(tmp / "out"))
+    else:
+        assert any(w in fh.error_line(err) for w in NAMES_INSTRUCTION + ("schema_version",)), err
+
+
+# --------------------------------------------------------------------------- result.json for `simulator report`
+
+
+@pytest.fixture(scope="module")
+def real_results(real_program, tiny_workload, tmp_path_factory):
+    """result.json of the small ViT on both families (real runs)."""
+    from scheduler.__main__ import main as sched_main
+
+    d = tmp_path_factory.mktemp("results")
+    (d / "p.json").write_text(json.dumps(real_program))
+    fh.run_main(sim_main, ["run", "--program", str(d / "p.json"), "--hw", "pim-dram-8x8", "--out", str(d / "pim"),
+                           "--mode", "block-reuse"], seconds=120)
+    fh.run_main(sched_main, ["solve", "--workload", tiny_workload, "--hw", "fefet-64", "--out", str(d / "x.json")])
+    fh.run_main(sim_main, ["run", "--program", str(d / "x.json"), "--hw", "fefet-64", "--out", str(d / "xbar")], seconds=120)
+    return [json.loads((d / k / "result.json").read_text()) for k in ("pim", "xbar")]
+
+
+def _json_paths(obj, prefix=()):
+    out = [prefix] if prefix else []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.extend(_json_paths(v, prefix + (k,)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:3]):
+            out.extend(_json_paths(v, prefix + (i,)))
+    return out
+
+
+@fh.scaled(0.4)  # rendering the PNGs costs about a second
+@given(st.data())
+def test_fuzz_result_json_report(tmp_path_factory, real_results, data):
+    result = copy.deepcopy(data.draw(st.sampled_from(real_results)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_json_paths(result)))
+        parent = result
+        for k in path[:-1]:
+            parent = parent[k]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(VALUES)
+    run = tmp_path_factory.mktemp("report")
+    (run / "result.json").write_text(json.dumps(result))
+    before = (run / "result.json").read_bytes()
+    code, err = fh.run_main(sim_main, ["report", "--run", str(run)])
+    assert (run / "result.json").read_bytes() == before  # the report never touches its input
+    if code == 0:
+        assert (run / "report.md").is_file()
+    else:
+        assert "result file" in fh.error_line(err), err
+
+
+# --------------------------------------------------------------------------- workload.json
+
+
+@fh.scaled(0.6)
+@given(st.data())
+def test_fuzz_workload_json(tmp_path_factory, tiny_workload, data):
+    from scheduler.__main__ import main as sched_main
+
+    with open(tiny_workload) as f:
+        wl = json.load(f)
+    paths = [p for p in _json_paths(wl) if p]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        parent = wl
+        try:
+            for k in path[:-1]:
+                parent = parent[k]
+            how = data.draw(st.sampled_from(["delete", "value", "perturb", "perturb"]))
+            old = parent[path[-1]]
+            if how == "delete" and isinstance(parent, dict):
+                del parent[path[-1]]
+            elif how == "perturb" and isinstance(old, int) and not isinstance(old, bool):
+                # a plausible but inconsistent number (passes the schema, contradicts the rest of the file)
+                parent[path[-1]] = max(1, data.draw(st.sampled_from([old + 1, old - 1, old * 2, old // 2, 1, 7])))
+            else:
+                parent[path[-1]] = data.draw(VALUES)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed the path
+    tmp = tmp_path_factory.mktemp("wl")
+    (tmp / "workload.json").write_text(json.dumps(wl))
+    hw = data.draw(st.sampled_from(["pim-dram-8x8", "fefet-64"]))
+    code, err = fh.run_main(sched_main, ["solve", "--workload", str(tmp / "workload.json"), "--hw", hw,
+                                         "--out", str(tmp / "program.json"), "--time-limit", "2"])
+    if code == 0:  # a consistent-enough workload (else: one sentence, e.g. a schema field or "no schedule fits")
+        json.loads((tmp / "program.json").read_text())
