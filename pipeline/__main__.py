@@ -14,6 +14,7 @@ Run folders: ``runs/<model>-<img>-<hw>[-<method>][-b<batch>][-reuse...]/`` with
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import json
 import os
@@ -85,6 +86,38 @@ def _preflight(a, hw: str) -> None:
     proc = subprocess.run(cmd, cwd=REPO)
     if proc.returncode != 0:
         sys.exit(proc.returncode)
+
+
+LOCK_FILE = ".vitsim.lock"  # the same lock simulator.atomic.run_folder_lock takes
+LOCK_ENV = "VITSIM_RUN_LOCK_HELD"
+
+
+def _lock_run_folder(out_dir: str) -> None:
+    """Hold the run folder for this whole run (released by the kernel when the process exits, even on SIGKILL):
+    a second run into the same folder waits instead of interleaving its files with this one's."""
+    import fcntl
+
+    out_dir = os.path.abspath(out_dir)
+    if os.environ.get(LOCK_ENV) == out_dir:
+        return
+    if not os.listdir(out_dir):  # created by this run: if the run fails before writing, leave no empty folder
+        atexit.register(_remove_if_only_lock, out_dir)
+    f = open(os.path.join(out_dir, LOCK_FILE), "a")
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    _LOCKS.append(f)  # keep the descriptor (and the lock) until exit
+    os.environ[LOCK_ENV] = out_dir  # the stage commands started from here do not lock again
+
+
+_LOCKS: list = []
+
+
+def _remove_if_only_lock(out_dir: str) -> None:
+    try:
+        if os.listdir(out_dir) == [LOCK_FILE]:
+            os.unlink(os.path.join(out_dir, LOCK_FILE))
+            os.rmdir(out_dir)
+    except OSError:
+        pass
 
 
 def _hw_kind(hw: str) -> str:
@@ -180,6 +213,7 @@ def cmd_sim(a, simulate: bool = True) -> None:
     _preflight(a, a.hw)
     out_dir = _run_dir(a)
     os.makedirs(out_dir, exist_ok=True)
+    _lock_run_folder(out_dir)
     if a.target_delay_ms and kind != "crossbar_chip":
         _fail("TARGET_DELAY_MS (TReX Algorithm 1) needs a crossbar config such as fefet-64")
     reuse = a.reuse
@@ -213,6 +247,8 @@ def cmd_replay(a) -> None:
     src = os.path.basename(os.path.dirname(os.path.abspath(a.program)))
     out_dir = a.out or os.path.join(REPO, "runs", f"replay-{src}-on-{tag}")
     a.hw, a.trace = hw, a.trace
+    os.makedirs(out_dir, exist_ok=True)
+    _lock_run_folder(out_dir)
     _simulate(a, out_dir, a.program)
     print(f"run folder: {os.path.relpath(out_dir, REPO)}")
 

@@ -22,7 +22,7 @@ import sys
 import time
 from importlib import metadata
 
-from simulator.atomic import read_json, write_json, write_text
+from simulator.atomic import read_json, run_folder_lock, write_json, write_text
 from simulator.errors import UserError
 from simulator.hw.loader import dump_resolved, hw_digest, load_hw
 from simulator.ir import load_program
@@ -57,12 +57,21 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
 
 
 def run_command(args) -> None:
+    """Simulate and write the run folder, holding the folder's lock (see :func:`simulator.atomic.run_folder_lock`).
+
+    The inputs are loaded and validated before the folder is created, so bad
+    input leaves no folder behind."""
     t0 = time.perf_counter()
     out = args.out
     hw, result, meta, events = simulate_files(
         args.program, args.hw, args.set, mode=getattr(args, "mode", "full"),
         network_mode=getattr(args, "network", "worm"), trace=bool(getattr(args, "trace", False)),
     )
+    with run_folder_lock(out):
+        _write_run(args, out, t0, hw, result, meta, events)
+
+
+def _write_run(args, out, t0, hw, result, meta, events) -> None:
     write_text(os.path.join(out, HW_FILE), dump_resolved(hw))
     write_json(os.path.join(out, RESULT_FILE), result)
     if events is not None:
@@ -93,7 +102,8 @@ def report_command(args) -> None:
     result = read_json(path, "result file")
     _validate_result(result, path)
     try:
-        _render(result, args.run)
+        with run_folder_lock(args.run):
+            _render(result, args.run)
     except UserError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as e:
