@@ -512,3 +512,58 @@ def test_fuzz_workload_json(tmp_path_factory, tiny_workload, data):
                                          "--out", str(tmp / "program.json"), "--time-limit", "2"])
     if code == 0:  # a consistent-enough workload (else: one sentence, e.g. a schema field or "no schedule fits")
         json.loads((tmp / "program.json").read_text())
+
+
+# --------------------------------------------------------------------------- command-line arguments (run / noc / replay)
+
+FLAG_VALUES = st.one_of(st.integers(-3, 40).map(str), st.sampled_from(["0", "1e-300", "nan", "inf", "-0.1", "1e9", "abc", ""]),
+                        st.floats(0, 2).map(str))
+
+
+@st.composite
+def noc_argv(draw):
+    argv = ["noc", "--cycles", "300", "--warmup-cycles", "100", "--k", "3"]
+    for flag in draw(st.lists(st.sampled_from(["--k", "--rate", "--packet-flits", "--cycles", "--warmup-cycles",
+                                               "--sweep-step", "--max-rate", "--hotspot-fraction", "--seed"]),
+                              max_size=4, unique=True)):
+        value = draw(FLAG_VALUES)
+        if flag in ("--k", "--cycles", "--warmup-cycles") and value.lstrip("-").isdigit() and int(value) > 8:
+            value = "8" if flag == "--k" else value  # keep each case small; huge values are refused or merely slow
+        argv += [flag, value]
+    argv += draw(st.sampled_from([[], ["--sweep"], ["--flit-level"], ["--traffic", "transpose"], ["--traffic", "x"]]))
+    return argv
+
+
+@given(argv=noc_argv())
+def test_fuzz_noc_arguments(tmp_path_factory, argv):
+    out = tmp_path_factory.mktemp("noc")
+    if "--sweep" in argv:
+        argv = argv + ["--out", str(out), "--sweep-step", "0.3"] if "--sweep-step" not in argv else argv + ["--out", str(out)]
+    fh.run_main(sim_main, argv)
+
+
+@given(flags=st.lists(st.sampled_from([["--mode", "full"], ["--mode", "x"], ["--network", "flit"], ["--network", "?"],
+                                       ["--trace"], ["--set", "noc.flit_bits=32"], ["--set", "x"], ["--hw", "fefet-64"],
+                                       ["--hw", "nosuch"], ["--out"], ["--bogus"], ["--program", "/nonexistent"]]),
+                      max_size=4))
+def test_fuzz_replay_arguments(tmp_path_factory, no_render, flags):
+    d = tmp_path_factory.mktemp("args")
+    (d / "p.json").write_text(dump_program(PIM_PROGRAM))
+    argv = ["run", "--program", str(d / "p.json"), "--hw", "pim-dram-8x8", "--out", str(d / "o")]
+    for f in flags:
+        argv += f
+    fh.run_main(sim_main, argv)
+
+
+@pytest.mark.parametrize("extra", [["--set", "noc.flit_bits=abc"], ["--hw", "nosuch"], ["--set", "mesh.rows=0"],
+                                   ["--program", "/nonexistent/program.json"], ["--bogus"]])
+def test_pipeline_replay_refuses_bad_arguments_in_one_sentence(tmp_path, extra):
+    """A few subprocess cases: the real `python -m pipeline replay` (what `make replay` runs)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "p.json").write_text(dump_program(PIM_PROGRAM))
+    argv = ["replay", "--program", str(tmp_path / "p.json"), "--hw", "pim-dram-8x8", "--out", str(tmp_path / "o"), *extra]
+    proc = subprocess.run([sys.executable, "-m", "pipeline", *argv], cwd=REPO, capture_output=True, text=True, timeout=120)
+    fh.check_outcome(proc.returncode, proc.stderr, argv)
+    assert proc.returncode == 2 and not (tmp_path / "o").exists()
