@@ -385,6 +385,8 @@ def _check_arguments(args, warm) -> None:
         raise UserError(f"--k {args.k}: the mesh side must lie between 2 and {MAX_MESH_SIDE} nodes")
     if not math.isfinite(args.rate):
         raise UserError(f"--rate {args.rate} is not a number of flits/node/cycle")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed} must not be negative")
     if warm is not None and warm < 0:
         raise UserError(f"--warmup-cycles {warm} must not be negative")
     if args.sweep:

@@ -535,10 +535,12 @@ def noc_argv(draw):
 
 
 @given(argv=noc_argv())
+@example(argv=["noc", "--cycles", "300", "--warmup-cycles", "100", "--k", "3", "--seed", "-1"])  # found: numpy traceback
+@example(argv=["noc", "--k", "3", "--sweep", "--sweep-step", "1e-300"])  # found: a sweep of 10**300 points (hang)
 def test_fuzz_noc_arguments(tmp_path_factory, argv):
     out = tmp_path_factory.mktemp("noc")
     if "--sweep" in argv:
-        argv = argv + ["--out", str(out), "--sweep-step", "0.3"] if "--sweep-step" not in argv else argv + ["--out", str(out)]
+        argv = argv + ["--out", str(out)] + ([] if "--sweep-step" in argv else ["--sweep-step", "0.3"])
     fh.run_main(sim_main, argv)
 
 
@@ -567,3 +569,31 @@ def test_pipeline_replay_refuses_bad_arguments_in_one_sentence(tmp_path, extra):
     proc = subprocess.run([sys.executable, "-m", "pipeline", *argv], cwd=REPO, capture_output=True, text=True, timeout=120)
     fh.check_outcome(proc.returncode, proc.stderr, argv)
     assert proc.returncode == 2 and not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- defects the fuzzers found (kept fixed)
+
+
+@pytest.mark.parametrize("name, sets, needle", [
+    ("pim-dram-8x8", ["clock_hz=.inf"], "finite"),  # was: exit 0 with Infinity in result.json
+    ("pim-dram-8x8", ["pe_array.energy_pj_per_mac=.inf"], "finite"),  # was: Infinity in result.json
+    ("pim-dram-8x8", ["acu.cycles_per_element.gelu=-1"], "cycles_per_element.gelu"),  # was: SimPy 'Negative delay' traceback
+    ("pim-dram-8x8", ["mesh.rows=100000", "mesh.cols=100000"], "mesh.rows"),  # was: a hang building 10**10 unit names
+    ("pim-dram-8x8", ["mesh.rows=256", "mesh.cols=257"], "mesh.cols"),
+    ("pim-dram-8x8", ["noc.flit_bits={a: 1, a: 2}"], "override noc.flit_bits={a: 1, a: 2}: duplicate key 'a'"),
+    ("fefet-64", ["clock_hz=0.5"], "clock_hz"),
+])
+def test_found_hw_defects_stay_fixed(name, sets, needle):
+    cfg, msg = fh.check_user_error(load_hw, name, sets, seconds=10)
+    assert msg is not None and needle in msg, msg
+
+
+def test_found_method_and_program_defects_stay_fixed(tmp_path, no_render):
+    from scheduler.crossbar.baselines import parse_method
+
+    _cfg, msg = fh.check_user_error(parse_method, "ws:k=inf", seconds=5)  # was: OverflowError traceback
+    assert "finite" in msg
+    data = json.loads(dump_program(PIM_PROGRAM))
+    data["macs_expected"] += 1  # was: exit 3 from the engine's MAC invariant after the whole run
+    code, err = _sim(tmp_path, data)
+    assert code == 2 and "macs_expected=" in fh.error_line(err)
