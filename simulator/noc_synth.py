@@ -375,7 +375,7 @@ def _format(r: SynthResult) -> str:
 MAX_SWEEP_POINTS = 1000
 
 
-def _check_arguments(args, warm) -> None:
+def _check_arguments(args, warm, hw) -> None:
     """Refuse arguments that would never finish (a sweep of 10**300 points) or mean nothing (a NaN rate)."""
     import math
 
@@ -385,6 +385,9 @@ def _check_arguments(args, warm) -> None:
         raise UserError(f"--k {args.k}: the mesh side must lie between 2 and {MAX_MESH_SIDE} nodes")
     if not math.isfinite(args.rate):
         raise UserError(f"--rate {args.rate} is not a number of flits/node/cycle")
+    if not 1 <= args.packet_flits <= hw.noc.packet_max_flits:  # before a progress bar starts (it shares stderr)
+        raise UserError(f"--packet-flits {args.packet_flits} must be between 1 and noc.packet_max_flits="
+                        f"{hw.noc.packet_max_flits} (raise it with --set noc.packet_max_flits=N)")
     if args.seed < 0:
         raise UserError(f"--seed {args.seed} must not be negative")
     if warm is not None and warm < 0:
@@ -408,7 +411,7 @@ def noc_command(args) -> None:
     hot = getattr(args, "hotspot_fraction", DEFAULT_HOTSPOT_FRACTION)
     if not 0 <= hot <= 1:
         raise UserError(f"--hotspot-fraction {hot} must lie between 0 and 1")
-    _check_arguments(args, warm)
+    _check_arguments(args, warm, hw)
     if args.sweep:
         step = getattr(args, "sweep_step", None) or 0.02
         max_rate = getattr(args, "max_rate", None) or 1.0
