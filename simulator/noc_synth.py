@@ -388,6 +388,8 @@ def _check_arguments(args, warm, hw) -> None:
     if not 1 <= args.packet_flits <= hw.noc.packet_max_flits:  # before a progress bar starts (it shares stderr)
         raise UserError(f"--packet-flits {args.packet_flits} must be between 1 and noc.packet_max_flits="
                         f"{hw.noc.packet_max_flits} (raise it with --set noc.packet_max_flits=N)")
+    if args.cycles < 1:
+        raise UserError(f"--cycles {args.cycles}: the measurement window needs at least one cycle")
     if args.seed < 0:
         raise UserError(f"--seed {args.seed} must not be negative")
     if warm is not None and warm < 0:

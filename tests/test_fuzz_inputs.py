@@ -538,6 +538,7 @@ def noc_argv(draw):
 @example(argv=["noc", "--cycles", "300", "--warmup-cycles", "100", "--k", "3", "--seed", "-1"])  # found: numpy traceback
 @example(argv=["noc", "--k", "3", "--sweep", "--sweep-step", "1e-300"])  # found: a sweep of 10**300 points (hang)
 @example(argv=["noc", "--k", "3", "--packet-flits", "-1", "--sweep"])  # found: the error landed inside the progress bar
+@example(argv=["noc", "--k", "3", "--cycles", "0", "--sweep"])  # found: the same, for --cycles
 def test_fuzz_noc_arguments(tmp_path_factory, argv):
     out = tmp_path_factory.mktemp("noc")
     if "--sweep" in argv:
