@@ -32,7 +32,7 @@ PIPE_ARGS = --model $(MODEL) --img $(IMG) --batch $(BATCH) --method $(METHOD) \
 	$(if $(REUSE),--reuse $(REUSE)) $(if $(OUT),--out $(OUT))
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce reuse-pim trex-demo test test-all bench bench-engine clean clean-runs
+.PHONY: FORCE help venv sim trace schedule replay noc study sweep reproduce reuse-pim trex-demo test test-all fuzz bench bench-engine clean clean-runs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ test: $(STAMP) ## Run the test suite (fast: whole-model runs excluded)
 
 test-all: $(STAMP) ## Run every test, including the slow whole-model ones
 	@$(PY) -m pytest -q -m "slow or not slow"
+
+fuzz: $(STAMP) ## Deep fuzzing of every input file and string (HYPOTHESIS_PROFILE=deep; `make test` runs a bounded count)
+	@HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q tests/test_fuzz_inputs.py tests/test_deadlock.py --hypothesis-show-statistics
 
 bench: $(STAMP) ## Speed benchmarks (tracing, scheduling, simulation); results in runs/bench/
 	@$(PY) benchmarks/run_all.py --out runs/bench

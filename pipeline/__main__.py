@@ -24,6 +24,7 @@ behind and never touches an earlier run. Each folder holds
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -59,6 +60,44 @@ def _run(cmd: list[str], what: str) -> None:
     if proc.returncode != 0:
         sys.exit(proc.returncode)
     print(f"[{what}] done in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr and exit 2 (as for every user error)."""
+
+    def error(self, message: str):
+        _fail(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        return value
+
+    return parse
+
+
+def _preflight(a, hw: str) -> None:
+    """Check every argument before any work starts (``python -m scheduler check``: about a second,
+    no tracing), so a bad BATCH, METHOD, SET, REUSE or TARGET_DELAY_MS is refused before the trace."""
+    if not _stage_built("scheduler"):
+        return
+    cmd = [sys.executable, "-m", "scheduler", "check", "--hw", hw, "--method", getattr(a, "method", "allspark"),
+           "--batch", str(getattr(a, "batch", 1))]
+    for s in a.set or []:
+        cmd += ["--set", s]
+    if getattr(a, "target_delay_ms", None) is not None:
+        cmd += ["--target-delay-ms", repr(a.target_delay_ms)]
+    if getattr(a, "reuse", None):
+        cmd += ["--reuse", a.reuse]
+    proc = subprocess.run(cmd, cwd=REPO)
+    if proc.returncode != 0:
+        sys.exit(proc.returncode)
 
 
 def _resolve_hw(hw: str, sets: list[str]) -> dict:
@@ -137,6 +176,9 @@ def _default_method(kind: str) -> str:
     return "trex" if kind == "crossbar_chip" else "allspark"
 
 
+LOCK_FILE = ".vitsim.lock"  # the name simulator.atomic.run_folder_lock uses for its folder lock
+
+
 class _Staging:
     """Build a run in a hidden sibling folder; move it into place on success, remove it on failure."""
 
@@ -155,14 +197,22 @@ class _Staging:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return False
         _fix_paths(self.tmp, self.final)
+        parent = os.path.dirname(self.final) or "."
+        os.makedirs(parent, exist_ok=True)
+        # Two runs finishing into the same folder at once take turns (an flock the kernel releases
+        # even on SIGKILL); the install below is renames only, so the wait is short.
+        with open(os.path.join(parent, LOCK_FILE), "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            self._install()
+        return False
+
+    def _install(self) -> None:
         if not os.path.isdir(self.final):
-            os.makedirs(os.path.dirname(self.final) or ".", exist_ok=True)
             os.rename(self.tmp, self.final)
         else:  # the same inputs ran before, or --out names an existing folder: replace file by file (atomic each)
             for name in sorted(os.listdir(self.tmp)):
                 os.replace(os.path.join(self.tmp, name), os.path.join(self.final, name))
             shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
 
 
 def _fix_paths(tmp: str, final: str) -> None:
@@ -325,7 +375,6 @@ def _pim_reuse_plan(a, out_dir: str, base_wl: str) -> tuple[str, str]:
 
 def cmd_sim(a, simulate: bool = True) -> None:
     a.hw = a.hw or _default_hw(a.model)
-    _check_args(a)
     hw = _resolve_hw(a.hw, a.set)
     kind = hw["kind"]
     if a.method is None or (kind == "crossbar_chip" and a.method == "allspark"):
@@ -334,6 +383,7 @@ def cmd_sim(a, simulate: bool = True) -> None:
     if a.print_run_dir:
         print(_rel(final))
         return
+    _preflight(a, a.hw)
     if a.target_delay_ms and kind not in ("crossbar_chip", "pim_mesh"):
         _fail(f"TARGET_DELAY_MS (TReX Algorithm 1) needs a crossbar or PIM-mesh config, '{a.hw}' is {kind}")
     with _Staging(final) as out_dir:
@@ -368,15 +418,7 @@ def _done(final: str) -> None:
     print(f"run folder: {_rel(final)}", flush=True)
 
 
-def _check_args(a) -> None:
-    if getattr(a, "img", 1) < 1:
-        _fail(f"image size {a.img} must be a positive number of pixels")
-    if getattr(a, "batch", 1) < 1:
-        _fail(f"batch size {a.batch} must be at least 1")
-
-
 def cmd_trace(a) -> None:
-    _check_args(a)
     name = f"{a.model}-{a.img}" + ("-reuse-" + re.sub(r"[^A-Za-z0-9]+", "-", a.reuse).strip("-") if a.reuse else "")
     final = os.path.abspath(a.out) if a.out else os.path.join(REPO, "runs", name)
     if a.print_run_dir:
@@ -401,6 +443,7 @@ def cmd_replay(a) -> None:
     if a.print_run_dir:
         print(_rel(final))
         return
+    _preflight(a, a.hw)
     program = os.path.abspath(a.program)
     with _Staging(final) as out_dir:
         _simulate(a, out_dir, program)
@@ -408,14 +451,14 @@ def cmd_replay(a) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="python -m pipeline", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("sim", "schedule", "trace"):
         q = sub.add_parser(name)
         q.add_argument("--model", required=True)
-        q.add_argument("--img", type=int, default=224)
+        q.add_argument("--img", type=_positive_int("--img (IMG)"), default=224)
         q.add_argument("--hw", default=None)
-        q.add_argument("--batch", type=int, default=1)
+        q.add_argument("--batch", type=_positive_int("--batch (BATCH)"), default=1)
         q.add_argument("--method", default=None, help="allspark | B | P | AH (PIM, default allspark); trex | ... (crossbar)")
         q.add_argument("--trace", action="store_true")
         q.add_argument("--trace-units", default=None, help="tracks of trace.json (implies --trace), e.g. pe,link")

@@ -3,6 +3,11 @@
     python -m scheduler solve --workload W --hw H --out program.json [--method allspark|B|P|AH] [--batch N]
     python -m scheduler trex-plan --workload W --hw H --target-delay-ms 7 --out plan.json [--pattern SPEC]
     python -m scheduler reuse-specs --workload W --out specs.json [--pattern FAMILY]
+    python -m scheduler check --hw H [--set k=v ...] [--method M] [--batch N] [--target-delay-ms T] [--reuse SPEC]
+
+``check`` validates every argument of a run in about a second (no workload,
+no solver), so ``python -m pipeline`` refuses a bad ``BATCH``, ``METHOD``,
+``SET`` or ``REUSE`` before tracing starts.
 
 ``solve`` dispatches on the hardware config's kind: PIM meshes go to
 ``scheduler.allspark``, crossbar chips to ``scheduler.crossbar``.
@@ -12,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.errors import UserError, cli_entry
+from simulator.errors import OneLineArgumentParser, UserError, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scheduler", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="python -m scheduler", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("solve", help="schedule a workload on a hardware config and write program.json")
     s.add_argument("--workload", required=True, help="workload.json from 'python -m workloads trace'")
@@ -38,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workload", required=True, help="workload.json of the model without reuse")
     r.add_argument("--pattern", default=None, help="family (and parameters) to keep, e.g. strided:sl=3")
     r.add_argument("--out", required=True)
+    c = sub.add_parser("check", help="check a run's arguments (hardware, overrides, method, batch, reuse) in a second")
+    c.add_argument("--hw", required=True)
+    c.add_argument("--set", action="append", default=[])
+    c.add_argument("--method", default="allspark")
+    c.add_argument("--batch", type=int, default=1)
+    c.add_argument("--target-delay-ms", type=float, default=None)
+    c.add_argument("--reuse", default=None)
     return p
 
 
@@ -68,6 +80,34 @@ def reuse_specs(args) -> None:
     print(f"{wl.model}: N_reuse 0..{n_max} of {n_enc} encoders; wrote {args.out}")
 
 
+def check_arguments(args, hw) -> None:
+    """Refuse, with one sentence, any argument that would fail only after tracing."""
+    import math
+
+    if args.batch < 1:
+        raise UserError(f"--batch (BATCH) must be at least 1, got {args.batch}")
+    if hw.kind == "pim_mesh":
+        from scheduler.allspark.problem import METHODS
+
+        if args.method not in METHODS:
+            raise UserError(f"unknown method '{args.method}' for a PIM mesh; choose one of {', '.join(METHODS)}")
+    else:
+        from scheduler.crossbar.baselines import parse_method
+
+        parse_method(args.method)
+    tdm = getattr(args, "target_delay_ms", None)
+    if tdm is not None:
+        if hw.kind not in ("crossbar_chip", "pim_mesh"):
+            raise UserError(f"--target-delay-ms (TARGET_DELAY_MS, TReX Algorithm 1) needs a crossbar or PIM-mesh config, not {hw.kind}")
+        if not (math.isfinite(tdm) and tdm > 0):
+            raise UserError(f"--target-delay-ms (TARGET_DELAY_MS) must be a positive number of milliseconds, got {tdm:g}")
+    reuse = getattr(args, "reuse", None)
+    if reuse is not None:
+        from workloads.reuse.patterns import split_spec
+
+        split_spec(reuse, partial=tdm is not None)
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
@@ -77,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     from simulator.hw import load_hw
 
     hw = load_hw(args.hw, args.set)
-    if args.cmd == "solve":
+    if args.cmd == "check":
+        check_arguments(args, hw)
+    elif args.cmd == "solve":
         if hw.kind == "pim_mesh":
             from scheduler.allspark.cli import solve
         else:

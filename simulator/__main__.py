@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.errors import cli_entry
+from simulator.errors import OneLineArgumentParser, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="python -m simulator", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="simulate a program.json on a hardware config")
     r.add_argument("--program", required=True)

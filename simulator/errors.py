@@ -8,6 +8,8 @@ point catches it, prints its one-sentence message to stderr and exits with
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import functools
 import logging
 import sys
@@ -17,22 +19,60 @@ class UserError(Exception):
     """An error the user caused; the message is one clear sentence."""
 
     def __init__(self, message: str, exit_code: int = 2):
+        # user text quoted in the message (a spec, a key) may hold newlines or control characters:
+        # escape them so the error stays one line on stderr
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
         super().__init__(message)
         self.exit_code = exit_code
 
 
-def describe_validation_error(err: Exception) -> str:
-    """Turn a pydantic ValidationError into 'field a.b.c: reason' for the first problem."""
+def describe_validation_error(err: Exception, fields_at=None, strip: int = 0) -> str:
+    """Turn a pydantic ValidationError into one clause naming the first problem.
+
+    Unknown fields come first (a typo such as ``flit_bitz`` is the real cause
+    of the "field required" error beside it): "unknown field 'flit_bitz' in
+    noc; did you mean 'flit_bits'?" when ``fields_at(parent_path)`` lists the
+    allowed names. Other problems read "field 'a.b.c': reason". ``strip`` drops
+    leading location parts (the tag of a discriminated union). The count of
+    further problems leaves out the "missing" error a suggested name explains.
+    """
     errors = getattr(err, "errors", None)
-    if callable(errors):
-        items = errors()
-        if items:
-            first = items[0]
-            loc = ".".join(str(p) for p in first.get("loc", ())) or "<root>"
-            msg = first.get("msg", "invalid")
-            more = f" (and {len(items) - 1} more problem(s))" if len(items) > 1 else ""
-            return f"field '{loc}': {msg}{more}"
-    return str(err).splitlines()[0]
+    if not callable(errors):
+        return str(err).splitlines()[0]
+    items = errors()
+    if not items:
+        return str(err).splitlines()[0]
+    items = sorted(items, key=lambda e: e.get("type") != "extra_forbidden")  # stable: unknown fields first
+    first = items[0]
+    loc = tuple(first.get("loc", ()))[strip:]
+    rest = items[1:]
+    if first.get("type") == "extra_forbidden" and loc:
+        parent, key = loc[:-1], str(loc[-1])
+        where = f" in {'.'.join(str(p) for p in parent)}" if parent else " at the top level"
+        allowed = list(fields_at(parent)) if fields_at is not None else []
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        text = f"unknown field '{key}'{where}"
+        if close:
+            text += f"; did you mean '{close[0]}'?"
+            explained = parent + (close[0],)
+            rest = [e for e in rest if not (e.get("type") == "missing" and tuple(e.get("loc", ()))[strip:] == explained)]
+        elif allowed:
+            text += f" (allowed: {', '.join(allowed)})"
+    else:
+        msg = str(first.get("msg", "invalid"))
+        msg = msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+        text = f"field '{'.'.join(str(p) for p in loc)}': {msg}" if loc else msg
+    if rest:
+        text += f" (and {len(rest)} more problem(s))" if not text.endswith("?") else f" ({len(rest)} more problem(s) after it)"
+    return text
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr ('error: ...') and exit 2, like every other user error."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def cli_entry(func):

@@ -186,7 +186,9 @@ def validate_program(program: Program, known_units: set[str] | None = None) -> N
 
     unique ids per segment, deps that exist, no cycles (deps + stream order +
     SEND->RECV), matched SEND/RECV (same msg, bytes, peers), unit names well
-    formed and (if ``known_units`` given) present in the hardware config.
+    formed and (if ``known_units`` given) present in the hardware config;
+    for a PIM program, ``macs_expected`` equal to the MACs its GEMMs hold
+    (the engine checks the same count as an invariant after the run).
     """
     for seg in program.segments:
         where = f"segment '{seg.name}'"
@@ -233,6 +235,12 @@ def validate_program(program: Program, known_units: set[str] | None = None) -> N
             if msg not in sends:
                 raise UserError(f"{where}: RECV {r.id} (msg {msg}) on {runit} has no matching SEND")
         _check_acyclic(seg, ids, sends, recvs, where)
+    if program.kind == "pim_mesh":
+        held = sum(i.m * i.k * i.n * seg.repeat for seg in program.segments for s in seg.streams
+                   for i in s.instructions if i.op == "GEMM")
+        if held != program.macs_expected:
+            raise UserError(f"program says macs_expected={program.macs_expected} but its GEMM instructions hold "
+                            f"{held} MACs (m x k x n x segment repeat)")
 
 
 def _check_acyclic(seg, ids, sends, recvs, where) -> None:

@@ -376,6 +376,37 @@ def _format(r: SynthResult) -> str:
     )
 
 
+MAX_SWEEP_POINTS = 1000
+
+
+def _check_arguments(args, warm, hw) -> None:
+    """Refuse arguments that would never finish (a sweep of 10**300 points) or mean nothing (a NaN rate)."""
+    import math
+
+    from simulator.hw.pim import MAX_MESH_SIDE
+
+    if not 2 <= args.k <= MAX_MESH_SIDE:
+        raise UserError(f"--k {args.k}: the mesh side must lie between 2 and {MAX_MESH_SIDE} nodes")
+    if not math.isfinite(args.rate):
+        raise UserError(f"--rate {args.rate} is not a number of flits/node/cycle")
+    if not 1 <= args.packet_flits <= hw.noc.packet_max_flits:  # before a progress bar starts (it shares stderr)
+        raise UserError(f"--packet-flits {args.packet_flits} must be between 1 and noc.packet_max_flits="
+                        f"{hw.noc.packet_max_flits} (raise it with --set noc.packet_max_flits=N)")
+    if args.cycles < 1:
+        raise UserError(f"--cycles {args.cycles}: the measurement window needs at least one cycle")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed} must not be negative")
+    if warm is not None and warm < 0:
+        raise UserError(f"--warmup-cycles {warm} must not be negative")
+    if args.sweep:
+        step, top = getattr(args, "sweep_step", 0.02), getattr(args, "max_rate", 1.0)
+        if not (math.isfinite(step) and step > 0 and math.isfinite(top) and 0 < top <= 1):
+            raise UserError(f"--sweep-step {step} and --max-rate {top}: the step must be positive and the top rate in (0, 1]")
+        if top / step > MAX_SWEEP_POINTS:
+            raise UserError(f"--sweep-step {step} up to --max-rate {top} is {top / step:.3g} points; at most "
+                            f"{MAX_SWEEP_POINTS} (raise the step)")
+
+
 def noc_command(args) -> None:
     """Entry point of ``python -m simulator noc`` (flags defined in simulator/__main__.py)."""
     import json
@@ -386,6 +417,7 @@ def noc_command(args) -> None:
     hot = getattr(args, "hotspot_fraction", DEFAULT_HOTSPOT_FRACTION)
     if not 0 <= hot <= 1:
         raise UserError(f"--hotspot-fraction {hot} must lie between 0 and 1")
+    _check_arguments(args, warm, hw)
     if args.sweep:
         step = getattr(args, "sweep_step", None) or 0.02
         max_rate = getattr(args, "max_rate", None) or 1.0

@@ -24,7 +24,7 @@ import sys
 import time
 from importlib import metadata
 
-from simulator.atomic import read_json, write_json, write_text
+from simulator.atomic import read_json, run_folder_lock, write_json, write_text
 from simulator.errors import UserError
 from simulator.hw.loader import dump_resolved, hw_digest, load_hw
 from simulator.ir import load_program
@@ -70,6 +70,10 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
 
 
 def run_command(args) -> None:
+    """Simulate and write the run folder, holding the folder's lock (see :func:`simulator.atomic.run_folder_lock`).
+
+    The inputs are loaded and validated before the folder is created, so bad
+    input leaves no folder behind."""
     t0 = time.perf_counter()
     out = args.out
     hw, result, meta, events = simulate_files(
@@ -77,6 +81,11 @@ def run_command(args) -> None:
         network_mode=getattr(args, "network", "worm"), trace=bool(getattr(args, "trace", False)),
         trace_units=getattr(args, "trace_units", None),
     )
+    with run_folder_lock(out):
+        _write_run(args, out, t0, hw, result, meta, events)
+
+
+def _write_run(args, out, t0, hw, result, meta, events) -> None:
     write_text(os.path.join(out, HW_FILE), dump_resolved(hw))
     write_json(os.path.join(out, RESULT_FILE), result)
     if events is not None:
@@ -105,8 +114,36 @@ def report_command(args) -> None:
     if not os.path.isfile(path):
         raise UserError(f"run folder {args.run!r} has no {RESULT_FILE}")
     result = read_json(path, "result file")
-    _render(result, args.run)
+    _validate_result(result, path)
+    try:
+        with run_folder_lock(args.run):
+            _render(result, args.run)
+    except UserError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as e:
+        # the schema holds but the values do not fit together (a hand-edited file)
+        what = f"field {e.args[0]!r} is missing" if isinstance(e, KeyError) and e.args else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"result file {path!r} cannot be rendered: {what}; rerun 'python -m simulator run' to regenerate it") from None
     log.info("report written to %s", os.path.join(args.run, "report.md"))
+
+
+def _validate_result(result, path: str) -> None:
+    """A result.json read back for ``report`` must match the schema ``run`` writes (one sentence if not)."""
+    from simulator.errors import describe_validation_error
+
+    if not isinstance(result, dict):
+        raise UserError(f"result file {path!r} must hold a JSON object")
+    kind = result.get("kind")
+    if kind == "pim_mesh":
+        from simulator.results.pim import PimResult as model
+    elif kind == "crossbar_chip":
+        from simulator.results.crossbar import CrossbarResult as model
+    else:
+        raise UserError(f"result file {path!r} has unknown kind {kind!r} (pim_mesh or crossbar_chip)")
+    try:
+        model.model_validate(result)
+    except Exception as e:
+        raise UserError(f"result file {path!r} is malformed: {describe_validation_error(e)}") from None
 
 
 def _render(result: dict, out_dir: str) -> None:

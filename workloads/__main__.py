@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 
-from simulator.errors import UserError, cli_entry
+from simulator.errors import OneLineArgumentParser, UserError, cli_entry
 
 log = logging.getLogger("workloads")
 
@@ -75,7 +75,7 @@ def _cmd_trace(args) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m workloads", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="python -m workloads", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the registered models (name, family, kind, isotropic, default size)")
     t = sub.add_parser("trace", help="trace MODEL into a WorkloadGraph JSON file")

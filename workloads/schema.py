@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -62,8 +62,17 @@ Interaction = Literal[
 ]
 
 
+# Bounds far above any traced model (Swin-B at 960 px: 57,600 tokens, C = 1024,
+# 0.5 TMAC) that keep a hand-edited file from sending the scheduler into
+# astronomically large loops or past CP-SAT's 64-bit integers (issue 12).
+MAX_TOKENS = 1 << 24
+MAX_WIDTH = 1 << 20
+MAX_DIM = 1 << 31  # one tensor dimension
+MAX_MACS = 1 << 52
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Op(_Strict):
@@ -81,13 +90,21 @@ class Op(_Strict):
     )
     input_shapes: list[list[int]] = Field(description="Shapes of the tensor inputs (unit: elements per dim).")
     output_shape: list[int] = Field(description="Shape of the output (unit: elements per dim).")
-    macs: int = Field(ge=0, description="Multiply-accumulates performed (unit: MAC).")
-    elements: int = Field(ge=0, description="Output elements, the work of an elementwise op (unit: elements).")
-    params: int = Field(default=0, ge=0, description="Parameters owned by the issuing module (unit: count).")
+    macs: int = Field(ge=0, le=MAX_MACS, description="Multiply-accumulates performed (unit: MAC).")
+    elements: int = Field(ge=0, le=MAX_MACS, description="Output elements, the work of an elementwise op (unit: elements).")
+    params: int = Field(default=0, ge=0, le=MAX_MACS, description="Parameters owned by the issuing module (unit: count).")
     per_branch: bool = Field(
         default=False,
         description="True when the op is replicated identically over the block's branches (unit: none).",
     )
+
+    @field_validator("input_shapes", "output_shape")
+    @classmethod
+    def _dims(cls, v):
+        for d in (x for shape in v for x in shape) if v and isinstance(v[0], list) else v:
+            if not 0 <= d <= MAX_DIM:
+                raise ValueError(f"tensor dimension {d} is outside 0..{MAX_DIM}")
+        return v
 
 
 class Block(_Strict):
@@ -96,30 +113,37 @@ class Block(_Strict):
     index: int = Field(ge=0, description="Block index within the whole model (unit: none).")
     name: str = Field(description="Dotted module path of the block (unit: none).")
     stage: int = Field(ge=1, description="Stage the block belongs to, 1-based as in Allspark (unit: none).")
-    dim: int = Field(ge=1, description="Embedding dimension C_s (unit: channels).")
-    heads: int = Field(ge=1, description="Attention heads h (unit: count).")
-    head_dim: int = Field(ge=1, description="Head dimension d = C_s / h (unit: channels).")
-    tokens: int = Field(ge=1, description="Tokens entering the block, all branches together (unit: tokens).")
-    tokens_per_branch: int = Field(ge=1, description="Tokens N in one computational branch (unit: tokens).")
+    dim: int = Field(ge=1, le=MAX_WIDTH, description="Embedding dimension C_s (unit: channels).")
+    heads: int = Field(ge=1, le=MAX_WIDTH, description="Attention heads h (unit: count).")
+    head_dim: int = Field(ge=1, le=MAX_WIDTH, description="Head dimension d = C_s / h (unit: channels).")
+    tokens: int = Field(ge=1, le=MAX_TOKENS, description="Tokens entering the block, all branches together (unit: tokens).")
+    tokens_per_branch: int = Field(ge=1, le=MAX_TOKENS, description="Tokens N in one computational branch (unit: tokens).")
     kv_tokens_per_branch: int = Field(
-        ge=1, description="Key/value tokens per branch (differs from N under spatial reduction) (unit: tokens)."
+        ge=1, le=MAX_TOKENS, description="Key/value tokens per branch (differs from N under spatial reduction) (unit: tokens)."
     )
-    branches: int = Field(ge=1, description="Computational branches (local regions) per block (unit: count).")
+    branches: int = Field(ge=1, le=MAX_TOKENS, description="Computational branches (local regions) per block (unit: count).")
     window: list[int] | None = Field(default=None, description="Local region size [R_h, R_w] (unit: tokens).")
-    mlp_hidden: int = Field(ge=0, description="Hidden width of the FFN (unit: channels).")
+    mlp_hidden: int = Field(ge=0, le=MAX_WIDTH, description="Hidden width of the FFN (unit: channels).")
     interaction: Interaction = Field(description="Local-global interaction type of this block (unit: none).")
     attention_reused: bool = Field(
         default=False, description="True when TReX removed this block's attention (unit: none)."
     )
-    params: int = Field(ge=0, description="Parameters of the block (unit: count).")
-    macs: int = Field(ge=0, description="MACs of the block, sum of its ops (unit: MAC).")
+    params: int = Field(ge=0, le=MAX_MACS, description="Parameters of the block (unit: count).")
+    macs: int = Field(ge=0, le=MAX_MACS, description="MACs of the block, sum of its ops (unit: MAC).")
     ops: list[Op] = Field(description="Operators of the block in issue order (unit: none).")
+
+    @model_validator(mode="after")
+    def _branches_fit(self):
+        if self.branches > self.tokens or self.tokens_per_branch > self.tokens:
+            raise ValueError(f"block {self.index} has {self.branches} branches of {self.tokens_per_branch} tokens "
+                             f"but only {self.tokens} tokens")
+        return self
 
 
 class Stage(_Strict):
     index: int = Field(ge=1, description="Stage index, 1-based (unit: none).")
-    resolution: list[int] = Field(description="Token grid [H, W] of the stage (unit: tokens); [T, 1] for sequences.")
-    dim: int = Field(ge=1, description="Embedding dimension C_s of the stage (unit: channels).")
+    resolution: list[Annotated[int, Field(ge=0, le=MAX_TOKENS)]] = Field(description="Token grid [H, W] of the stage (unit: tokens); [T, 1] for sequences.")
+    dim: int = Field(ge=1, le=MAX_WIDTH, description="Embedding dimension C_s of the stage (unit: channels).")
     blocks: list[Block] = Field(description="Blocks of the stage in order (unit: none).")
 
 
@@ -145,8 +169,8 @@ class WorkloadGraph(_Strict):
         default_factory=list,
         description="Ops between stages (patch merging, PVT/Twins stage embeddings, position convs) (unit: none).",
     )
-    total_macs: int = Field(ge=0, description="MACs of every op in the file (unit: MAC).")
-    total_params: int = Field(ge=0, description="Parameters of the model (unit: count).")
+    total_macs: int = Field(ge=0, le=MAX_MACS, description="MACs of every op in the file (unit: MAC).")
+    total_params: int = Field(ge=0, le=MAX_MACS, description="Parameters of the model (unit: count).")
 
     def blocks(self) -> list[Block]:
         return [b for s in self.stages for b in s.blocks]

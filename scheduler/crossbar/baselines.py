@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from scheduler.crossbar.mapping import (ChipMapping, EncoderPlan, LinearOp, Step, TileAllocator, encoder_layers_and_steps,
@@ -44,6 +45,8 @@ def parse_method(method: str) -> tuple[str, dict[str, float]]:
             raise UserError(f"method '{method}': '{part}' is not a number") from None
     if name == "prune" and not 0 <= params.get("p", -1) < 1:
         raise UserError(f"method '{method}' needs a pruning ratio p in [0, 1), e.g. prune:p=0.3")
+    if any(not math.isfinite(v) for v in params.values()):
+        raise UserError(f"method '{method}': parameters must be finite numbers")
     if name == "ws" and (params.get("k", 0) < 1 or params["k"] != int(params["k"])):
         raise UserError(f"method '{method}' needs an integer sharing factor k >= 1, e.g. ws:2")
     return name, params

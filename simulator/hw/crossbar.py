@@ -21,31 +21,39 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+# Bounds far above any published chip (TReX: 64x64 crossbars, 8-bit weights,
+# ns-scale reads) that keep derived cycle counts and totals finite; a value
+# outside them is rejected at load with one sentence (issue 12, "Numbers").
+MAX_DELAY_S = 1.0  # any per-event delay (unit: s)
+MAX_ENERGY_PJ = 1e9  # any per-event energy (unit: pJ)
+MAX_COUNT = 1 << 16  # any count or width
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CrossbarGeometry(_Strict):
-    size: int = Field(ge=2, description="Xbar_size: rows = columns of one crossbar (unit: cells).")
-    crossbars_per_pe: int = Field(ge=1, description="N_X_PE (unit: crossbars).")
-    pes_per_tile: int = Field(ge=1, description="N_PE_Tile (unit: PEs).")
-    adc_bits: int = Field(ge=1, description="Flash ADC precision (unit: bits).")
-    weight_bits: int = Field(ge=1, description="Weight precision (unit: bits).")
-    input_bits: int = Field(ge=1, description="Input (activation) precision (unit: bits).")
-    input_split_bits: int = Field(ge=1, description="Bits fed per crossbar read (input splitting) (unit: bits).")
+    size: int = Field(ge=2, le=MAX_COUNT, description="Xbar_size: rows = columns of one crossbar (unit: cells).")
+    crossbars_per_pe: int = Field(ge=1, le=MAX_COUNT, description="N_X_PE (unit: crossbars).")
+    pes_per_tile: int = Field(ge=1, le=MAX_COUNT, description="N_PE_Tile (unit: PEs).")
+    adc_bits: int = Field(ge=1, le=64, description="Flash ADC precision (unit: bits).")
+    weight_bits: int = Field(ge=1, le=64, description="Weight precision (unit: bits).")
+    input_bits: int = Field(ge=1, le=64, description="Input (activation) precision (unit: bits).")
+    input_split_bits: int = Field(ge=1, le=64, description="Bits fed per crossbar read (input splitting) (unit: bits).")
 
 
 class Device(_Strict):
-    bits_per_cell: int = Field(ge=1, description="Bits stored per cell (unit: bits).")
-    read_variation: float = Field(ge=0, description="Relative sigma of conductance on read (unit: fraction).")
-    write_variation: float = Field(ge=0, description="Relative sigma of conductance after a write (unit: fraction).")
+    bits_per_cell: int = Field(ge=1, le=64, description="Bits stored per cell (unit: bits).")
+    read_variation: float = Field(ge=0, le=10, description="Relative sigma of conductance on read (unit: fraction).")
+    write_variation: float = Field(ge=0, le=10, description="Relative sigma of conductance after a write (unit: fraction).")
     r_on_ohm: float | None = Field(default=None, gt=0, description="On resistance (unit: ohm).")
     r_off_ohm: float | None = Field(default=None, gt=0, description="Off resistance (unit: ohm).")
-    e_read_pj: float = Field(ge=0, description="E_R,X: energy of one crossbar read (unit: pJ).")
-    e_write_pj: float = Field(ge=0, description="E_W,X: energy of writing one crossbar (unit: pJ).")
-    d_read_s: float = Field(ge=0, description="D_R,X: delay of one crossbar read (unit: s).")
-    d_write_s: float = Field(ge=0, description="D_W,X: delay of writing one crossbar (unit: s).")
-    area_mm2: float = Field(ge=0, description="A_X: area of one crossbar incl. peripherals (unit: mm^2).")
+    e_read_pj: float = Field(ge=0, le=MAX_ENERGY_PJ, description="E_R,X: energy of one crossbar read (unit: pJ).")
+    e_write_pj: float = Field(ge=0, le=MAX_ENERGY_PJ, description="E_W,X: energy of writing one crossbar (unit: pJ).")
+    d_read_s: float = Field(ge=0, le=MAX_DELAY_S, description="D_R,X: delay of one crossbar read (unit: s).")
+    d_write_s: float = Field(ge=0, le=MAX_DELAY_S, description="D_W,X: delay of writing one crossbar (unit: s).")
+    area_mm2: float = Field(ge=0, le=1e6, description="A_X: area of one crossbar incl. peripherals (unit: mm^2).")
 
 
 class SoftmaxUnitConfig(_Strict):
@@ -57,28 +65,28 @@ class SoftmaxUnitConfig(_Strict):
     from any published figure).
     """
 
-    delay_per_element_s: float = Field(ge=0, description="D_Select + D_Exponent + D_Div per score element (unit: s).")
-    energy_per_element_pj: float = Field(ge=0, description="E_Select + E_Exponent + E_Div per score element (unit: pJ).")
-    units_per_head: int = Field(default=1, ge=1, description="Softmax units per attention head (Fig. 9: one) (unit: units).")
+    delay_per_element_s: float = Field(ge=0, le=MAX_DELAY_S, description="D_Select + D_Exponent + D_Div per score element (unit: s).")
+    energy_per_element_pj: float = Field(ge=0, le=MAX_ENERGY_PJ, description="E_Select + E_Exponent + E_Div per score element (unit: pJ).")
+    units_per_head: int = Field(default=1, ge=1, le=MAX_COUNT, description="Softmax units per attention head (Fig. 9: one) (unit: units).")
 
 
 class AccumulatorConfig(_Strict):
     """Tile/global accumulators that add partial sums of row chunks and weight slices (Fig. 8a)."""
 
-    energy_pj_per_element: float = Field(default=0.0, ge=0, description="Energy per partial sum added (unit: pJ).")
+    energy_pj_per_element: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PJ, description="Energy per partial sum added (unit: pJ).")
     elements_per_cycle: int | None = Field(
-        default=None, ge=1, description="Accumulator throughput; null = folded into D_R,X as in Table II (unit: elements/cycle)."
+        default=None, ge=1, le=MAX_COUNT, description="Accumulator throughput; null = folded into D_R,X as in Table II (unit: elements/cycle)."
     )
 
 
 class InterconnectConfig(_Strict):
     """Chip interconnect moving layer outputs between tiles (intra/inter-tile communication, Fig. 12)."""
 
-    energy_pj_per_byte: float = Field(default=0.0, ge=0, description="Energy per byte moved (unit: pJ).")
+    energy_pj_per_byte: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PJ, description="Energy per byte moved (unit: pJ).")
     bytes_per_cycle: int | None = Field(
-        default=None, ge=1, description="Bandwidth of one port; null = folded into D_R,X as in Table II (unit: bytes/cycle)."
+        default=None, ge=1, le=MAX_COUNT, description="Bandwidth of one port; null = folded into D_R,X as in Table II (unit: bytes/cycle)."
     )
-    ports: int = Field(default=1, ge=1, description="Transfers the interconnect carries at once (unit: transfers).")
+    ports: int = Field(default=1, ge=1, le=MAX_COUNT, description="Transfers the interconnect carries at once (unit: transfers).")
 
 
 class ReadCircuitSplit(_Strict):
@@ -135,8 +143,8 @@ class CrossbarChipConfig(_Strict):
     kind: Literal["crossbar_chip"] = Field(description="Selects this schema (unit: none).")
     name: str = Field(description="Config name (unit: none).")
     description: str = Field(default="", description="What the config is (unit: none).")
-    technology_nm: int = Field(ge=1, description="CMOS technology (unit: nm).")
-    clock_hz: float = Field(gt=0, description="Clock that discretises simulated time (unit: Hz).")
+    technology_nm: int = Field(ge=1, le=10**6, description="CMOS technology (unit: nm).")
+    clock_hz: float = Field(ge=1e3, le=1e12, description="Clock that discretises simulated time (unit: Hz).")
     crossbar: CrossbarGeometry
     devices: dict[str, Device] = Field(description="Device types by name, e.g. fefet, sram (unit: none).")
     layer_device: dict[str, str] = Field(

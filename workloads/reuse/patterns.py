@@ -146,6 +146,9 @@ def parse_spec(spec: str, n_encoders: int) -> list[int]:
         if not encoders:
             raise UserError(f"reuse pattern '{spec}' lists no encoders")
     else:
+        if params["n"] > max(n_encoders - 1, 0):  # refuse before building a list of n encoders (n may be 10**12)
+            raise UserError(f"reuse pattern '{spec}' asks for n={params['n']} reusing encoders, but a model with "
+                            f"{n_encoders} encoders has at most {max(n_encoders - 1, 0)} that can reuse")
         encoders = _family_encoders(family, params, spec)
     return check_encoders(encoders, n_encoders, spec)
 
