@@ -22,7 +22,7 @@ def base(**block):
 
 
 @pytest.mark.parametrize("raw, needle", [
-    ({"name": "t", "grid": [{"models": ["m"], "hw": ["pim-dram-8x8"], "colour": ["red"]}]}, "grid.0.colour"),
+    ({"name": "t", "grid": [{"models": ["m"], "hw": ["pim-dram-8x8"], "colour": ["red"]}]}, "unknown field 'colour' in grid.0"),
     (base(img=["8"]), "grid.0.img.0"),
     (base(img=[0]), "positive"),
     (base(batch=[True]), "grid.0.batch.0"),
