@@ -12,6 +12,7 @@ import argparse
 import difflib
 import functools
 import logging
+import os
 import sys
 
 
@@ -87,7 +88,11 @@ def cli_entry(func):
             print(f"error: {e}", file=sys.stderr)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
-            sys.exit(130)
+            # Leave at once: an interrupt that landed inside an extension module's import or a
+            # worker thread can make interpreter finalisation crash (seen: "PyThreadState_Get ... GIL
+            # is released", exit -6). Every file is written to a temporary and renamed, so nothing
+            # is left half-written; the next write into the folder removes the temporaries.
+            print("error: interrupted", file=sys.stderr, flush=True)
+            os._exit(130)
 
     return wrapper
