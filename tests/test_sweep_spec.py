@@ -109,7 +109,7 @@ def test_shared_overrides_apply_to_every_block():
     (p,) = expand(parse_spec(raw), TINY)
     assert p.overrides == ("noc.flit_bits=128",)
     raw["grid"].append({"models": ["deit-s"], "hw": ["fefet-64"]})
-    with pytest.raises(UserError, match="grid block 2: override 'noc.flit_bits=128'"):
+    with pytest.raises(UserError, match="grid block 2: override noc.flit_bits=128: 'noc' is not a field"):
         parse_spec(raw)
 
 
