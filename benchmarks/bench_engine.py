@@ -100,9 +100,9 @@ def child_sim(program: str, mode: str, network: str, budget: float) -> dict:
     """Simulate one program; on running out of budget report the rates of the part simulated."""
     import simpy
 
-    import simulator.engine.pim as pim_engine
-    from simulator.hw.loader import load_hw
-    from simulator.ir import load_program
+    import simulator.families.pim_mesh.units as pim_engine
+    from contracts.hardware.loader import load_hw
+    from contracts.program import load_program
 
     envs: list = []
 
@@ -152,7 +152,7 @@ def child_sim(program: str, mode: str, network: str, budget: float) -> dict:
 
 
 def child_flit(fraction: float, cycles: int) -> dict:
-    from simulator.noc_synth import mesh_config, run_synthetic
+    from studies.noc_synth import mesh_config, run_synthetic
 
     hw = mesh_config(HW, [])
     rate = round(fraction * FLIT_SATURATION_16_UNIFORM, 5)
@@ -271,7 +271,7 @@ def main(out_dir: str, imgs=IMGS, modes=MODES, networks=NETWORKS, budget: float 
     for k, v in summary["targets"].items():
         print(f"target {k}: {v}", flush=True)
     sys.path.insert(0, REPO)
-    from simulator.atomic import write_json
+    from contracts.atomic import write_json
 
     write_json(os.path.join(out_dir, "bench_engine.json"), summary)
     return summary

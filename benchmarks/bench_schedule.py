@@ -28,9 +28,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from simulator.atomic import write_json  # noqa: E402
-from simulator.errors import UserError  # noqa: E402
-from simulator.hw import load_hw  # noqa: E402
+from contracts.atomic import write_json  # noqa: E402
+from contracts.errors import UserError  # noqa: E402
+from contracts.hardware import load_hw  # noqa: E402
 
 # Section VIII-B1 and Fig. 12 of Allspark: references printed beside ours, never used in a computation
 PAPER_SPEEDUP = {"vit": (28.8, 6.7, 1.2), "lvt": (40.0, 5.1, 4.2)}
@@ -44,7 +44,7 @@ def _hw_for(model: str) -> str:
 
 
 def _workload(out_dir: str, model: str, img: int):
-    from workloads.schema import load_workload
+    from contracts.workload import load_workload
 
     path = os.path.join(out_dir, "workloads", f"{model}-{img}.json")
     if not os.path.isfile(path):

@@ -138,7 +138,7 @@ def main(out_dir: str, only: list[str] | None = None, agreement: bool = False) -
                   f"error {100 * err:+.2f} % contention {row['contention_cycles']:,} cycles"), flush=True)
         summary["agreement_224"] = table
     sys.path.insert(0, REPO)
-    from simulator.atomic import write_json
+    from contracts.atomic import write_json
 
     write_json(os.path.join(out_dir, "bench_sim.json"), summary)
     return summary

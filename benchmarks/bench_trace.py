@@ -47,7 +47,7 @@ def _cold_cli_seconds(model: str, img: int, out_dir: str) -> tuple[float, float]
 def main(out_dir: str, img: int = 960, models: list[str] | None = None, cold: bool = True) -> dict:
     from tqdm import tqdm
 
-    from simulator.atomic import write_json
+    from contracts.atomic import write_json
     from workloads import registry
     from workloads.tracer import trace, write_graph
 

@@ -21,11 +21,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _one(out_dir: str, reuse: str | None) -> dict:
     sys.path.insert(0, REPO)
     from scheduler.crossbar.cli import build_program
-    from simulator.atomic import write_json
-    from simulator.engine.crossbar import simulate
-    from simulator.hw import load_hw
-    from simulator.report.crossbar import render
-    from workloads.schema import load_workload
+    from contracts.atomic import write_json
+    from simulator.families.crossbar_chip.units import simulate
+    from contracts.hardware import load_hw
+    from simulator.families.crossbar_chip.report import render
+    from contracts.workload import load_workload
 
     os.makedirs(out_dir, exist_ok=True)
     wl_path = os.path.join(out_dir, "workload.json")

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=None, help="comma-separated subset of: " + ",".join(ORDER))
     a = p.parse_args(argv)
     sys.path.insert(0, os.path.dirname(HERE))
-    from simulator.atomic import write_json
+    from contracts.atomic import write_json
 
     names = a.only.split(",") if a.only else ORDER
     summary: dict[str, object] = {}

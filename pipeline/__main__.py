@@ -176,7 +176,7 @@ def _default_method(kind: str) -> str:
     return "trex" if kind == "crossbar_chip" else "allspark"
 
 
-LOCK_FILE = ".vitsim.lock"  # the name simulator.atomic.run_folder_lock uses for its folder lock
+LOCK_FILE = ".vitsim.lock"  # the name contracts.atomic.run_folder_lock uses for its folder lock
 
 
 class _Staging:

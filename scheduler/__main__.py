@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.errors import OneLineArgumentParser, UserError, cli_entry
+from contracts.errors import OneLineArgumentParser, UserError, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +59,8 @@ def reuse_specs(args) -> None:
     Encoder 1 and the first block of every later stage never reuse (their previous block is in no
     stage or another stage); the rest follows :func:`scheduler.crossbar.patterns.default_spec`.
     """
-    from simulator.atomic import write_json
-    from workloads.schema import load_workload
+    from contracts.atomic import write_json
+    from contracts.workload import load_workload
 
     from scheduler.crossbar.patterns import default_spec, split_spec
 
@@ -103,7 +103,7 @@ def check_arguments(args, hw) -> None:
             raise UserError(f"--target-delay-ms (TARGET_DELAY_MS) must be a positive number of milliseconds, got {tdm:g}")
     reuse = getattr(args, "reuse", None)
     if reuse is not None:
-        from workloads.reuse.patterns import split_spec
+        from contracts.reuse_spec import split_spec
 
         split_spec(reuse, partial=tdm is not None)
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "reuse-specs":
         reuse_specs(args)
         return
-    from simulator.hw import load_hw
+    from contracts.hardware import load_hw
 
     hw = load_hw(args.hw, args.set)
     if args.cmd == "check":

@@ -6,15 +6,15 @@
     python -m simulator report --run DIR      (re-render report.md, PNGs and units.csv from result.json)
     python -m simulator hw --hw H [--set key=value ...]   (resolve a config: print name, kind, digest as JSON)
 
-``run`` dispatches on the program's kind: PIM meshes to ``simulator.engine.pim``,
-crossbar chips to ``simulator.engine.crossbar``.
+``run`` dispatches on the program's kind: PIM meshes to ``simulator.families.pim_mesh.units``,
+crossbar chips to ``simulator.families.crossbar_chip.units``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from simulator.errors import OneLineArgumentParser, cli_entry
+from contracts.errors import OneLineArgumentParser, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
         run_command(args)
     elif args.cmd == "noc":
-        from simulator.noc_synth import noc_command
+        from studies.noc_synth import noc_command
 
         noc_command(args)
     elif args.cmd == "report":
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "hw":
         import json
 
-        from simulator.hw.loader import hw_digest, load_hw
+        from contracts.hardware.loader import hw_digest, load_hw
 
         hw = load_hw(args.hw, args.set)
         print(json.dumps({"name": hw.name, "kind": hw.kind, "digest": hw_digest(hw)}, sort_keys=True))

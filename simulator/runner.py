@@ -4,13 +4,13 @@ A run folder holds: ``hw.yaml`` (the resolved hardware config, overrides
 applied), ``result.json`` (depends on the inputs alone: byte-deterministic),
 ``meta.json`` (wall clock, versions, events/s, simulated cycles per wall
 second), optional ``trace.json`` (Chrome/Perfetto), ``report.md``, PNGs and
-``units.csv`` (one row per unit: :mod:`simulator.results.units`); report,
+``units.csv`` (one row per unit: :mod:`simulator.units_csv`); report,
 PNGs and CSV are rendered from ``result.json`` alone.
-Every file is written atomically through :mod:`simulator.atomic`.
+Every file is written atomically through :mod:`contracts.atomic`.
 
 The program's kind selects the engine: ``pim_mesh`` ->
-:func:`simulator.engine.pim.simulate`, ``crossbar_chip`` ->
-:func:`simulator.engine.crossbar.simulate`; a program whose kind does not
+:func:`simulator.families.pim_mesh.units.simulate`, ``crossbar_chip`` ->
+:func:`simulator.families.crossbar_chip.units.simulate`; a program whose kind does not
 match the hardware config is refused with one sentence.
 """
 
@@ -24,10 +24,10 @@ import sys
 import time
 from importlib import metadata
 
-from simulator.atomic import read_json, run_folder_lock, write_json, write_text
-from simulator.errors import UserError
-from simulator.hw.loader import dump_resolved, hw_digest, load_hw
-from simulator.ir import load_program
+from contracts.atomic import read_json, run_folder_lock, write_json, write_text
+from contracts.errors import UserError
+from contracts.hardware.loader import dump_resolved, hw_digest, load_hw
+from contracts.program import load_program
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +55,22 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
     if program.kind != hw.kind:
         raise UserError(f"program {program_path!r} targets '{program.kind}' hardware but config '{hw.name}' is '{hw.kind}'")
     if program.kind == "pim_mesh":
-        from simulator.engine.pim import simulate
+        from simulator.families.pim_mesh.units import simulate
 
         result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace,
                                         program_digest=file_digest(program_path), trace_units=trace_units)
     else:
         try:
-            from simulator.engine.crossbar import simulate as simulate_crossbar
+            from simulator.families.crossbar_chip.units import simulate as simulate_crossbar
         except ImportError:
-            raise UserError("the crossbar engine (simulator.engine.crossbar) is not built yet") from None
+            raise UserError("the crossbar engine (simulator.families.crossbar_chip.units) is not built yet") from None
         result, meta, events = simulate_crossbar(program, hw, trace=trace)
     result["overrides"] = list(overrides or [])  # an input like the others: the report states every one
     return hw, result, meta, events
 
 
 def run_command(args) -> None:
-    """Simulate and write the run folder, holding the folder's lock (see :func:`simulator.atomic.run_folder_lock`).
+    """Simulate and write the run folder, holding the folder's lock (see :func:`contracts.atomic.run_folder_lock`).
 
     The inputs are loaded and validated before the folder is created, so bad
     input leaves no folder behind."""
@@ -129,15 +129,15 @@ def report_command(args) -> None:
 
 def _validate_result(result, path: str) -> None:
     """A result.json read back for ``report`` must match the schema ``run`` writes (one sentence if not)."""
-    from simulator.errors import describe_validation_error
+    from contracts.errors import describe_validation_error
 
     if not isinstance(result, dict):
         raise UserError(f"result file {path!r} must hold a JSON object")
     kind = result.get("kind")
     if kind == "pim_mesh":
-        from simulator.results.pim import PimResult as model
+        from simulator.families.pim_mesh.result import PimResult as model
     elif kind == "crossbar_chip":
-        from simulator.results.crossbar import CrossbarResult as model
+        from simulator.families.crossbar_chip.result import CrossbarResult as model
     else:
         raise UserError(f"result file {path!r} has unknown kind {kind!r} (pim_mesh or crossbar_chip)")
     try:
@@ -149,16 +149,16 @@ def _validate_result(result, path: str) -> None:
 def _render(result: dict, out_dir: str) -> None:
     kind = result.get("kind")
     if kind == "pim_mesh":
-        from simulator.report.pim import render
+        from simulator.families.pim_mesh.report import render
     elif kind == "crossbar_chip":
         try:
-            from simulator.report.crossbar import render
+            from simulator.families.crossbar_chip.report import render
         except ImportError:
-            raise UserError("the crossbar report (simulator.report.crossbar) is not built yet") from None
+            raise UserError("the crossbar report (simulator.families.crossbar_chip.report) is not built yet") from None
     else:
         raise UserError(f"result.json has unknown kind {kind!r}")
     render(result, out_dir)
-    from simulator.results.units import units_csv
+    from simulator.units_csv import units_csv
 
     write_text(os.path.join(out_dir, UNITS_FILE), units_csv(result))
 

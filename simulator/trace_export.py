@@ -31,8 +31,8 @@ import json
 import re
 from typing import Iterable
 
-from simulator.atomic import write_text
-from simulator.errors import UserError
+from contracts.atomic import write_text
+from contracts.errors import UserError
 
 
 TRACE_KINDS = ("program", "pe", "acu", "ni", "bank", "router", "link")
@@ -98,7 +98,7 @@ def chrome_trace_events(records: Iterable[tuple] | None, segments, clock_hz: flo
     """Build trace events from the executor's records ``(unit, op, category, id, start, end, segment)``.
 
     ``network_activity`` maps router and link names to their (start, end) cycle intervals of one
-    flit per cycle each (:meth:`simulator.engine.noc.MeshNetwork.activity`); ``units`` filters tracks.
+    flit per cycle each (:meth:`simulator.noc.network.MeshNetwork.activity`); ``units`` filters tracks.
     """
     us_per_cycle = 1e6 / clock_hz
     records = list(records or [])

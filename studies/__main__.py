@@ -20,7 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from simulator.errors import cli_entry  # noqa: E402
+from contracts.errors import cli_entry  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     a = _parser().parse_args(argv)
-    from simulator.errors import UserError
+    from contracts.errors import UserError
     from studies.sweep import load_spec, run_sweep
 
     if a.num_cpus is not None and a.num_cpus < 1:

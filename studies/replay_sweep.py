@@ -32,9 +32,9 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from simulator.atomic import write_bytes, write_text  # noqa: E402
-from simulator.errors import UserError, cli_entry  # noqa: E402
-from simulator.hw.loader import load_hw  # noqa: E402
+from contracts.atomic import write_bytes, write_text  # noqa: E402
+from contracts.errors import UserError, cli_entry  # noqa: E402
+from contracts.hardware.loader import load_hw  # noqa: E402
 
 log = logging.getLogger("replay_sweep")
 

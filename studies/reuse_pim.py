@@ -40,8 +40,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from simulator.atomic import write_bytes, write_text  # noqa: E402
-from simulator.errors import UserError, cli_entry  # noqa: E402
+from contracts.atomic import write_bytes, write_text  # noqa: E402
+from contracts.errors import UserError, cli_entry  # noqa: E402
 
 log = logging.getLogger("reuse_pim")
 
@@ -89,7 +89,7 @@ def phase_shares(problem, sched, program) -> dict[str, float]:
 
 def crossbar_point(wl, xhw) -> tuple[float | None, float | None]:
     from scheduler.crossbar.cli import build_program
-    from simulator.engine.crossbar import simulate
+    from simulator.families.crossbar_chip.units import simulate
 
     try:
         prog = build_program(wl, xhw, "trex")
@@ -104,8 +104,8 @@ def run_point(model: str, img: int, spec: str | None, hw, xhw, mode: str) -> dic
     from scheduler.allspark.baselines import solve_method
     from scheduler.allspark.lower import lower_program
     from scheduler.allspark.problem import evaluate
-    from simulator.engine.pim import simulate
-    from simulator.hw import hw_digest
+    from simulator.families.pim_mesh.units import simulate
+    from contracts.hardware import hw_digest
     from workloads.tracer import trace
 
     t0 = time.perf_counter()
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from tqdm import tqdm
 
-    from simulator.hw import load_hw
+    from contracts.hardware import load_hw
 
     t0 = time.perf_counter()
     hw = load_hw(a.hw, [])

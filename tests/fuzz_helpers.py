@@ -96,7 +96,7 @@ def error_line(stderr: str) -> str:
 
 def check_user_error(fn, *args, seconds: int = CASE_SECONDS, **kw):
     """Call ``fn``; it must return or raise a UserError whose message is one line. Returns (value, message)."""
-    from simulator.errors import UserError
+    from contracts.errors import UserError
 
     with time_limit(seconds):
         try:

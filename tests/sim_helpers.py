@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from simulator.costmodel import pim as cm
-from simulator.hw import load_hw
-from simulator.ir import Instruction, Program, Provenance, Segment, SolverInfo, Stream
+from simulator.families.pim_mesh import costmodel as cm
+from contracts.hardware import load_hw
+from contracts.program import Instruction, Program, Provenance, Segment, SolverInfo, Stream
 
 
 def small_hw(*overrides: str):
@@ -35,7 +35,7 @@ def segment(streams: dict[str, list[Instruction]], repeat: int = 1, name: str = 
 
 
 def run(prog, hw=None, **kw):
-    from simulator.engine.pim import simulate
+    from simulator.families.pim_mesh.units import simulate
 
     hw = hw or small_hw()
     kw.setdefault("progress", False)

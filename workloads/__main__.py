@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 
-from simulator.errors import OneLineArgumentParser, UserError, cli_entry
+from contracts.errors import OneLineArgumentParser, UserError, cli_entry
 
 log = logging.getLogger("workloads")
 

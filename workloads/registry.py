@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-from simulator.errors import UserError
+from contracts.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class BlockInfo:
     branches: int
     window: tuple[int, int] | None
     mlp_hidden: int
-    interaction: str  # one of workloads.schema.Interaction
+    interaction: str  # one of contracts.workload.Interaction
     resolution: tuple[int, int]  # token grid of the stage (padded), [T, 1] for sequences
 
 

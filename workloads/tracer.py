@@ -15,7 +15,7 @@ costs a fraction of a second. One forward pass runs under two recorders:
   formulas ``torch.utils.flop_counter.FlopCounterMode`` uses, so the two agree.
 
 Leaf layers (``nn.Linear``, ``nn.Conv*``, ``nn.LayerNorm``, ``nn.GELU``,
-``nn.Softmax``, ...) become one :class:`~workloads.schema.Op` per call, whatever
+``nn.Softmax``, ...) become one :class:`~contracts.workload.Op` per call, whatever
 ATen operators they decompose into, and are classified *by module* (attribute
 name and enclosing classes), never by ATen op name; see :func:`_module_role`.
 Functional operators outside leaf layers become one Op each: activation x
@@ -49,10 +49,10 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from simulator.errors import UserError
+from contracts.errors import UserError
 from workloads import registry
 from workloads.registry import BlockInfo, ModelSpec
-from workloads.schema import Block, Op, Source, Stage, WorkloadGraph, canonical_json
+from contracts.workload import Block, Op, Source, Stage, WorkloadGraph, canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -494,7 +494,7 @@ def _apply_reuse(spec: ModelSpec, model, reuse_spec: str, n_blocks: int):
             f"and '{spec.name}' is {spec.family}"
         )
     try:
-        from workloads.reuse.patterns import parse_spec
+        from contracts.reuse_spec import parse_spec
         from workloads.reuse.transform import apply_attention_reuse
     except ModuleNotFoundError as e:
         if e.name and e.name.startswith("workloads.reuse"):
@@ -600,6 +600,6 @@ def _assemble(spec: ModelSpec, model, blocks: list[BlockInfo], recorded: list[_R
 
 def write_graph(graph: WorkloadGraph, path: str) -> None:
     """Write a WorkloadGraph atomically as canonical JSON (byte-identical for the same inputs)."""
-    from simulator.atomic import write_text
+    from contracts.atomic import write_text
 
     write_text(path, canonical_json(graph) + "\n")

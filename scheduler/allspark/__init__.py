@@ -3,7 +3,7 @@
 Pipeline of this package::
 
     workload.json --partition.py--> block kinds, candidate partitions [u, v], per-node phase steps
-                  --costs.py------> T^c + T^t + T^ws per (block kind, partition) from simulator.costmodel.pim
+                  --costs.py------> T^c + T^t + T^ws per (block kind, partition) from simulator.families.pim_mesh.costmodel
                   --cpsat.py------> temporal layers per partition (counts, no layer index), dp.py as hint
                   --layout.py-----> Algorithm 1 sub-array layouts, N_{alpha,beta}
                   --placement.py--> branch -> (temporal layer, sub-array), greedy on G_dp

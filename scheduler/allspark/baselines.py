@@ -18,7 +18,7 @@ constraint lifted, for comparison tables.
 
 from __future__ import annotations
 
-from simulator.errors import UserError
+from contracts.errors import UserError
 
 from scheduler.allspark.cpsat import solve_schedule
 from scheduler.allspark.dp import dp_schedule

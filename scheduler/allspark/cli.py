@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from simulator.errors import UserError
-from simulator.hw import hw_digest
-from simulator.ir import validate_program, write_program
-from workloads.schema import load_workload
+from contracts.errors import UserError
+from contracts.hardware import hw_digest
+from contracts.program import validate_program, write_program
+from contracts.workload import load_workload
 
 from scheduler.allspark import summary as summ
 from scheduler.allspark.baselines import solve_method

@@ -1,6 +1,6 @@
 """T^c, T^t and T^ws of Allspark Eq. 18-20 for one temporal layer, from the simulator's own closed forms.
 
-Every duration here is a call into :mod:`simulator.costmodel.pim`, the module
+Every duration here is a call into :mod:`simulator.families.pim_mesh.costmodel`, the module
 the SimPy engine uses for each instruction's latency, applied to exactly the
 instructions ``lower.py`` emits for the steps of :func:`partition.node_steps`:
 
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.costmodel import pim as cm
-from simulator.hw.pim import PimMeshConfig
+from simulator.families.pim_mesh import costmodel as cm
+from contracts.hardware.pim_mesh import PimMeshConfig
 
 from scheduler.allspark.partition import (
     Acu, BlockKind, Gemm, Partition, Ring, Step, Transition, node_steps, transition_steps,

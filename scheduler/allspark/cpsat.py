@@ -33,7 +33,7 @@ import time
 
 from ortools.sat.python import cp_model
 
-from simulator.errors import UserError
+from contracts.errors import UserError
 
 from scheduler.allspark.dp import dp_schedule
 from scheduler.allspark.problem import KindSchedule, Problem, Schedule, canonical_layers, evaluate

@@ -1,4 +1,4 @@
-"""Schedule -> Program IR for a PIM mesh (DESIGN.md "The Program IR", simulator/ir.py).
+"""Schedule -> Program IR for a PIM mesh (DESIGN.md "The Program IR", contracts/program.py).
 
 Segments, in execution order:
 
@@ -37,10 +37,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from simulator.costmodel import pim as cm
-from simulator.hw.pim import PimMeshConfig
-from simulator.ir import Program, Provenance, Segment, SolverInfo
-from workloads.schema import WorkloadGraph
+from simulator.families.pim_mesh import costmodel as cm
+from contracts.hardware.pim_mesh import PimMeshConfig
+from contracts.program import Program, Provenance, Segment, SolverInfo
+from contracts.workload import WorkloadGraph
 
 from scheduler.allspark import costs
 from scheduler.allspark.layout import share_groups, structured_layout

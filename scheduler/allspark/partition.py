@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from workloads.schema import Block, Op, WorkloadGraph
+from contracts.workload import Block, Op, WorkloadGraph
 
 # phase of each known op role (Allspark Fig. 7, our reading above)
 ROLE_PHASE = {"q": 2, "k": 3, "v": 4, "attn_qk": 5, "attn_av": 6, "proj": 7, "fc1": 8, "fc2": 9,

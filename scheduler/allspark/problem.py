@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.hw.pim import PimMeshConfig
-from workloads.schema import WorkloadGraph
+from contracts.hardware.pim_mesh import PimMeshConfig
+from contracts.workload import WorkloadGraph
 
 from scheduler.allspark import costs
 from scheduler.allspark.layout import max_subarrays

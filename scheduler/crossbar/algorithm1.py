@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from scheduler.crossbar.lower import lower
 from scheduler.crossbar.mapping import ChipMapping, make_layer
-from simulator.costmodel.crossbar import block_of, read_cycles
-from simulator.costmodel.crossbar_summary import critical_path, uncongested_schedule
-from simulator.errors import UserError
-from simulator.hw.crossbar import CrossbarChipConfig
+from simulator.families.crossbar_chip.costmodel import block_of, read_cycles
+from simulator.families.crossbar_chip.summary import critical_path, uncongested_schedule
+from contracts.errors import UserError
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from dataclasses import replace
 
 from scheduler.crossbar.mapping import (ChipMapping, EncoderPlan, LinearOp, Step, TileAllocator, encoder_layers_and_steps,
                                         encoder_specs, map_model, place_encoder, unmapped_macs)
-from simulator.errors import UserError
-from simulator.hw.crossbar import CrossbarChipConfig
-from workloads.schema import WorkloadGraph
+from contracts.errors import UserError
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
+from contracts.workload import WorkloadGraph
 
 
 def parse_method(method: str) -> tuple[str, dict[str, float]]:

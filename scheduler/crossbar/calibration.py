@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scheduler.crossbar.mapping import ChipMapping
-from simulator.hw.crossbar import CrossbarChipConfig
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
 
 # TReX Table IV, DeiT-S (baseline) row.
 TABLE4_DEIT_S_DELAY_MS = 10.92
@@ -38,7 +38,7 @@ def fit_softmax_constants(mapping: ChipMapping, hw: CrossbarChipConfig,
                           energy_mj: float = TABLE4_DEIT_S_ENERGY_MJ,
                           delay_ms: float = TABLE4_DEIT_S_DELAY_MS) -> SoftmaxFit:
     """Solve rows 5-6 for the per-element softmax constants given the baseline row's totals."""
-    from simulator.costmodel.crossbar import read_cycles, read_energy_pj, write_cycles, write_energy_pj
+    from simulator.families.crossbar_chip.costmodel import read_cycles, read_energy_pj, write_cycles, write_energy_pj
 
     other_e = 0.0
     other_d = 0

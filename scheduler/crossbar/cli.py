@@ -15,12 +15,12 @@ from scheduler.crossbar.baselines import baseline_model_macs, build_mapping
 from scheduler.crossbar.lower import lower
 from scheduler.crossbar.mapping import map_model
 from scheduler.crossbar.patterns import default_spec, encoders_of, split_spec
-from simulator.atomic import write_json
-from simulator.errors import UserError
-from simulator.hw.crossbar import CrossbarChipConfig
-from simulator.hw.loader import hw_digest
-from simulator.ir import Program, write_program
-from workloads.schema import WorkloadGraph, load_workload
+from contracts.atomic import write_json
+from contracts.errors import UserError
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
+from contracts.hardware.loader import hw_digest
+from contracts.program import Program, write_program
+from contracts.workload import WorkloadGraph, load_workload
 
 log = logging.getLogger(__name__)
 

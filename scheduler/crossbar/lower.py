@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 
 from scheduler.crossbar.mapping import ChipMapping, EncoderPlan, Step
-from simulator.costmodel.crossbar_summary import uncongested_schedule
-from simulator.hw.crossbar import CrossbarChipConfig
-from simulator.ir import Instruction, Program, Provenance, Segment, SolverInfo, Stream
+from simulator.families.crossbar_chip.summary import uncongested_schedule
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
+from contracts.program import Instruction, Program, Provenance, Segment, SolverInfo, Stream
 
 # Fig. 8b stage of each step kind/role, recorded as the instruction's phase.
 _PHASE = {("read", "q"): 1, ("read", "k"): 1, ("read", "v"): 1, ("write", "attn_qk"): 2, ("write", "attn_av"): 2,

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.costmodel.crossbar import BLOCK_OF_ROLE, crossbars_for, tiles_for, weight_slices
-from simulator.errors import UserError
-from simulator.hw.crossbar import CrossbarChipConfig
-from workloads.schema import Block, WorkloadGraph
+from simulator.families.crossbar_chip.costmodel import BLOCK_OF_ROLE, crossbars_for, tiles_for, weight_slices
+from contracts.errors import UserError
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
+from contracts.workload import Block, WorkloadGraph
 
 WEIGHT_ROLES = ("q", "k", "v", "proj", "fc1", "fc2", "tb_fc")
 

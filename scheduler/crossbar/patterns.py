@@ -1,7 +1,7 @@
 """Choosing a reuse pattern for Algorithm 1 (TReX Fig. 5): torch-free.
 
 The spec grammar and its validity rules live in one place,
-``workloads.reuse.patterns`` (torch-free; it is also what the tracer's
+``contracts.reuse_spec`` (torch-free; it is also what the tracer's
 ``--reuse`` uses)::
 
     strided:sl=2,start=5,n=4          encoders start, start+sl, ... (n of them)
@@ -16,9 +16,9 @@ reusing encoders.
 
 from __future__ import annotations
 
-from simulator.errors import UserError
-from workloads.reuse.patterns import parse_spec as encoders_of
-from workloads.reuse.patterns import format_spec, split_spec
+from contracts.errors import UserError
+from contracts.reuse_spec import parse_spec as encoders_of
+from contracts.reuse_spec import format_spec, split_spec
 
 __all__ = ["default_spec", "encoders_of", "split_spec"]
 

@@ -9,7 +9,7 @@ Modelled
   unit is busy until the instruction completes (in-order issue, one at a
   time).
 * Fixed-latency instructions (GEMM, ACU, DRAM) take exactly the closed-form
-  duration of :mod:`simulator.costmodel.pim`; the engine yields one timeout
+  duration of :mod:`simulator.families.pim_mesh.costmodel`; the engine yields one timeout
   per instruction. A process waits on a completion event only when a
   dependency is not yet done, and such events are created lazily, so a
   program costs about one SimPy event per instruction plus one per real wait
@@ -61,8 +61,8 @@ from typing import Any, Callable
 
 import simpy
 
-from simulator.errors import UserError
-from simulator.ir import Instruction, Program, Segment, node_of
+from contracts.errors import UserError
+from contracts.program import Instruction, Program, Segment, node_of
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ FIXED, SEND, RECV = 0, 1, 2
 
 @dataclass(frozen=True, slots=True)
 class OpCost:
-    """What the hardware model says about one instruction (see ``simulator.engine.pim``)."""
+    """What the hardware model says about one instruction (see ``simulator.families.pim_mesh.units``)."""
 
     kind: int  # FIXED, SEND or RECV
     duration_cycles: int  # fixed latency; for SEND its zero-load network latency; RECV 0

@@ -3,7 +3,7 @@
 Modelled: the same execution rules as :mod:`simulator.engine.core` (in-order
 units, dependencies, SEND/RECV pairing) with every instruction taking its
 closed-form duration and every transfer its zero-load network latency
-(:func:`simulator.costmodel.pim.noc_zero_load_cycles`). It is a longest-path
+(:func:`simulator.families.pim_mesh.costmodel.noc_zero_load_cycles`). It is a longest-path
 pass over the dependency graph in topological order, no SimPy.
 
 Abstracted away: all contention (link and router conflicts, SRAM buffer

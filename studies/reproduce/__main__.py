@@ -17,8 +17,8 @@ import sys
 import time
 import traceback
 
-from simulator.atomic import write_json, write_text
-from simulator.errors import UserError
+from contracts.atomic import write_json, write_text
+from contracts.errors import UserError
 from studies.reproduce import FIGURES
 from studies.reproduce.core import Point, Row, fidelity_md, run_point, write_data, write_series
 

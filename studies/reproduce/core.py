@@ -22,7 +22,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from simulator.atomic import write_text
+from contracts.atomic import write_text
 from studies.reproduce.paper_values import CONTRADICTIONS, PAPER
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 
-from simulator.errors import UserError
+from contracts.errors import UserError
 
 
 def traced(model: str, img: int | None, cache: str, reuse: str | None = None):
     """The model's WorkloadGraph, traced once into ``cache`` (atomic write; safe under parallel points)."""
-    from workloads.schema import load_workload
+    from contracts.workload import load_workload
 
     tag = f"{model}-{img or 'default'}" + (f"-reuse-{reuse.replace(':', '_').replace(',', '_').replace('=', '')}" if reuse else "")
     path = os.path.join(cache, "workloads", tag + ".json")
@@ -54,7 +54,7 @@ def allspark_point(model: str, img: int, method: str, hw: str, cache: str, batch
     from scheduler.allspark.baselines import memory_blind, solve_method
     from scheduler.allspark.problem import build_problem, evaluate
     from scheduler.allspark.summary import overall_utilisation, table_v_rows, utilisation
-    from simulator.hw import load_hw
+    from contracts.hardware import load_hw
 
     cfg = load_hw(hw, list(sets or []))
     wl = traced(model, img, cache)
@@ -115,8 +115,8 @@ def _table_v_on_paper_partition(problem) -> tuple[dict, int]:
 def _simulate(wl, problem, sched, cfg) -> dict:
     """Lower the schedule and run it on the SimPy PIM engine (``block-reuse`` mode: exact, see README)."""
     from scheduler.allspark.lower import lower_program
-    from simulator.engine.pim import simulate
-    from simulator.hw import hw_digest
+    from simulator.families.pim_mesh.units import simulate
+    from contracts.hardware import hw_digest
 
     program, _ = lower_program(wl, problem, sched, cfg.name, hw_digest(cfg))
     result, _, _ = simulate(program, cfg, mode="block-reuse", network_mode="worm", trace=False, program_digest="")
@@ -132,8 +132,8 @@ def trex_point(model: str, hw: str, cache: str, method: str = "trex", target_ms:
     """One TReX-Sim run: Algorithm 1 for ``target_ms`` (on ``plan_hw``, default ``hw``) or the given ``reuse``,
     map with ``method``, simulate on ``hw``."""
     from scheduler.crossbar.cli import build_program, plan_reuse
-    from simulator.engine.crossbar import simulate
-    from simulator.hw import load_hw
+    from simulator.families.crossbar_chip.units import simulate
+    from contracts.hardware import load_hw
 
     cfg = load_hw(hw, list(sets or []))
     plain = traced(model, None, cache)

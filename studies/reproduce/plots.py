@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from simulator.atomic import write_bytes  # noqa: E402
+from contracts.atomic import write_bytes  # noqa: E402
 
 PAPER_STYLE = {"marker": "D", "color": "black", "linestyle": "none", "zorder": 5, "label": "paper"}
 

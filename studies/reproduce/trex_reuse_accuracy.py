@@ -50,7 +50,7 @@ def accuracy_point(n_reuse: int, cache: str, baseline_epochs: int, finetune_epoc
     from scheduler.crossbar.patterns import default_spec
     from workloads import registry
     from workloads.reuse.data import load_digits_data
-    from workloads.reuse.patterns import parse_spec
+    from contracts.reuse_spec import parse_spec
     from workloads.reuse.train import Distiller, TrainConfig, accuracy, cross_entropy_objective, set_determinism, train
     from workloads.reuse.transform import apply_attention_reuse
 

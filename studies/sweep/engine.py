@@ -32,8 +32,8 @@ import sys
 import time
 from typing import Any
 
-from simulator.atomic import read_json, write_bytes, write_json, write_text
-from simulator.errors import UserError
+from contracts.atomic import read_json, write_bytes, write_json, write_text
+from contracts.errors import UserError
 from studies.sweep.points import ModelInfo, Point, expand
 from studies.sweep.spec import SweepSpec, load_spec, parse_spec
 from studies.sweep.table import TIMING_COLUMNS, csv_bytes, frame, input_columns, parquet_bytes

@@ -34,7 +34,7 @@ OUTPUT_FILES = ("workload.json", "reuse_plan.json", "program.json", "hw.yaml", "
 
 def resolve_models(names: list[str]) -> dict[str, dict] | str:
     """Canonical name, kind and default size of each model; or the first unknown name's error sentence."""
-    from simulator.errors import UserError
+    from contracts.errors import UserError
     from workloads import registry
 
     out = {}
@@ -49,7 +49,7 @@ def resolve_models(names: list[str]) -> dict[str, dict] | str:
 
 def run_point(inputs: dict) -> dict:
     """Run one point from its resolved inputs; returns {status, error, retry, row, files, timing}."""
-    from simulator.errors import UserError
+    from contracts.errors import UserError
 
     work = tempfile.mkdtemp(prefix="vitsim-point-")
     log_buf = io.StringIO()
@@ -90,10 +90,10 @@ def _one_line(text: str) -> str:
 
 
 def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
-    from simulator.atomic import write_json, write_text
-    from simulator.hw.loader import dump_resolved, load_hw
+    from contracts.atomic import write_json, write_text
+    from contracts.hardware.loader import dump_resolved, load_hw
     from simulator.runner import simulate_files
-    from workloads.schema import load_workload
+    from contracts.workload import load_workload
     from workloads.tracer import trace, write_graph
 
     overrides = list(p["overrides"])
@@ -123,7 +123,7 @@ def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
     timing["schedule_wall_s"] = time.perf_counter() - t
     meta_path = os.path.join(work, "program.meta.json")
     if os.path.isfile(meta_path):
-        from simulator.atomic import read_json
+        from contracts.atomic import read_json
 
         timing["solver_wall_s"] = read_json(meta_path, "program meta file").get("solver_wall_s")
 

@@ -83,7 +83,7 @@ def inputs_digest(inputs: dict) -> str:
 
 def expand(spec: SweepSpec, models: dict[str, ModelInfo]) -> list[Point]:
     """Every point of the spec in spec order; ``models`` maps each spec model name to its zoo entry."""
-    from simulator.hw.loader import hw_digest, load_hw
+    from contracts.hardware.loader import hw_digest, load_hw
 
     points: list[Point] = []
     hw_cache: dict[tuple, tuple[str, str]] = {}

@@ -23,7 +23,7 @@ reuse, target_delay_ms, the last axis varying fastest)::
 A block without ``grid`` is allowed: the axes may sit at the top level for a
 one-block spec. Every mistake (unknown key, wrong type, unknown hardware
 config, a malformed override, a crossbar-only axis on a PIM config) is one
-:class:`~simulator.errors.UserError` sentence. Model names are checked when
+:class:`~contracts.errors.UserError` sentence. Model names are checked when
 the sweep resolves them (that needs the torch model zoo, loaded in a worker).
 """
 
@@ -35,7 +35,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from simulator.errors import UserError, describe_validation_error
+from contracts.errors import UserError, describe_validation_error
 
 PIM_METHODS = ("allspark", "B", "P", "AH")
 CROSSBAR_METHODS = ("trex", "retransformer", "prune", "ws")
@@ -142,7 +142,7 @@ def load_spec(path: str) -> SweepSpec:
 
 
 def hw_kind(name: str, where: str, overrides: list[str] | None = None) -> str:
-    from simulator.hw.loader import load_hw
+    from contracts.hardware.loader import load_hw
 
     try:
         return load_hw(name, overrides).kind

@@ -19,7 +19,7 @@ import argparse
 import logging
 import os
 
-from simulator.errors import UserError, cli_entry
+from contracts.errors import UserError, cli_entry
 
 log = logging.getLogger("workloads.reuse")
 
@@ -80,7 +80,7 @@ def _prepare(args, weights: bool = True):
 
 
 def _reuse_model(model, pattern: str | None, seed: int):
-    from workloads.reuse.patterns import parse_spec
+    from contracts.reuse_spec import parse_spec
     from workloads.reuse.transform import apply_attention_reuse, encoder_blocks
 
     if not pattern:
@@ -106,7 +106,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_patterns(args) -> None:
-    from workloads.reuse.patterns import enumerate_patterns
+    from contracts.reuse_spec import enumerate_patterns
 
     patterns = enumerate_patterns(args.n_encoders, args.n_reuse)
     for p in patterns:
@@ -126,7 +126,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from workloads.reuse.patterns import enumerate_patterns
+    from contracts.reuse_spec import enumerate_patterns
     from workloads.reuse.train import TrainConfig, search_patterns, winner
     from workloads.reuse.transform import encoder_blocks
 
@@ -142,7 +142,7 @@ def cmd_search(args) -> None:
 
 
 def cmd_finetune(args) -> None:
-    from simulator.hw import load_hw
+    from contracts.hardware import load_hw
     from workloads.reuse.noise import CrossbarNoise
     from workloads.reuse.train import Distiller, TrainConfig, accuracy, train
 
@@ -162,8 +162,8 @@ def cmd_finetune(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from simulator.atomic import write_json
-    from simulator.hw import load_hw
+    from contracts.atomic import write_json
+    from contracts.hardware import load_hw
     from workloads.reuse.train import accuracy, nonideal_accuracy
 
     _, model, data, device = _prepare(args, weights=False)

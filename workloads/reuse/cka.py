@@ -24,7 +24,7 @@ import io
 import torch
 from torch import nn
 
-from simulator.atomic import write_bytes, write_text
+from contracts.atomic import write_bytes, write_text
 from workloads.reuse.transform import encoder_blocks
 
 

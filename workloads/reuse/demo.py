@@ -45,13 +45,13 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from simulator.atomic import write_json, write_text
-from simulator.hw import load_hw
+from contracts.atomic import write_json, write_text
+from contracts.hardware import load_hw
 from workloads import registry
 from workloads.reuse.cka import cka_matrix, write_cka
 from workloads.reuse.data import load_digits_data, make_loader
 from workloads.reuse.noise import CrossbarNoise
-from workloads.reuse.patterns import enumerate_patterns
+from contracts.reuse_spec import enumerate_patterns
 from workloads.reuse.train import (
     Distiller,
     TrainConfig,
@@ -119,7 +119,7 @@ LOCAL_PATTERN = "list:4,6"  # the last block of each stage reuses the one before
 
 def _local_demo(out_dir: str, cfg: DemoConfig, data) -> dict:
     """Step 6: train the small Swin, make blocks of a stage reuse attention, fine-tune, evaluate."""
-    from workloads.reuse.patterns import parse_spec
+    from contracts.reuse_spec import parse_spec
 
     spec = registry.get(LOCAL_MODEL)
     torch.manual_seed(cfg.seed)

@@ -54,7 +54,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from simulator.hw.crossbar import CrossbarChipConfig
+from contracts.hardware.crossbar_chip import CrossbarChipConfig
 
 WEIGHT_ROLES = ("qkv", "proj", "fc1", "fc2", "tb_fc", "head")
 MATMUL_ROLES = ("attn_qk", "attn_av")

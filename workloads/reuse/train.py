@@ -24,7 +24,7 @@ What is modelled
   deviation over several seeded noise draws.
 
 Every loop shows a tqdm bar, writes a checkpoint after each epoch (atomic, via
-``simulator.atomic``) and resumes from it. Batches and noise draws are seeded
+``contracts.atomic``) and resumes from it. Batches and noise draws are seeded
 per epoch, so a resumed run reproduces an uninterrupted one exactly.
 
 What is abstracted
@@ -50,11 +50,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from simulator.atomic import write_bytes, write_json
-from simulator.errors import UserError
+from contracts.atomic import write_bytes, write_json
+from contracts.errors import UserError
 from workloads.reuse.data import DataBundle, fraction_subset, make_loader
 from workloads.reuse.noise import CrossbarNoise
-from workloads.reuse.patterns import Pattern
+from contracts.reuse_spec import Pattern
 from workloads.reuse.transform import apply_attention_reuse, encoder_blocks
 
 log = logging.getLogger(__name__)

@@ -61,8 +61,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from simulator.errors import UserError
-from workloads.reuse.patterns import source_encoders
+from contracts.errors import UserError
+from contracts.reuse_spec import source_encoders
 
 
 class AttentionTap:

@@ -1,0 +1,1 @@
+"""Hardware families: one sub-package per hardware ``kind``."""

@@ -1,0 +1,1 @@
+"""The ``crossbar_chip`` family: TReX's FeFET/SRAM crossbar chips."""

@@ -1,0 +1,98 @@
+"""Set-up that does not trip a new user: the venv stamp is a content hash, progress bars behave in logs."""
+
+from __future__ import annotations
+
+from repo_paths import REPO_ROOT
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = REPO_ROOT
+STAMPED = ("requirements.txt", "requirements-dev.txt", "setup.cfg", "pyproject.toml")
+
+
+def _clone(tmp_path):
+    """A fresh 'clone' of the files make needs, beside a venv whose stamp was written for the same requirements."""
+    dst = tmp_path / "clone"
+    dst.mkdir()
+    for name in ("Makefile", *STAMPED):
+        shutil.copy(os.path.join(REPO, name), dst / name)
+    shutil.copytree(os.path.join(REPO, "tools"), dst / "tools")
+    (dst / ".venv" / "bin").mkdir(parents=True)
+    return dst
+
+
+def _make_dry(dst) -> str:
+    proc = subprocess.run(["make", "-n", "venv", f"PYTHON={sys.executable}"], cwd=dst, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_stamp_depends_on_requirement_contents_not_timestamps(tmp_path):
+    dst = _clone(tmp_path)
+    stamp = dst / ".venv" / ".installed"
+    proc = subprocess.run([sys.executable, "tools/venv_stamp.py", "write", str(stamp)], cwd=dst)
+    assert proc.returncode == 0
+    later = time.time() + 60
+    for name in STAMPED:  # a fresh clone: every file is newer than the stamp
+        os.utime(dst / name, (later, later))
+    assert "pip install" not in _make_dry(dst)
+    with open(dst / "requirements-dev.txt", "a") as f:  # a changed pin does reinstall
+        f.write("\n# changed\n")
+    assert "pip install" in _make_dry(dst)
+
+
+def test_noc_sweep_progress_bar_has_a_total(monkeypatch):
+    import tqdm
+
+    from studies.noc_synth import mesh_config, sweep
+
+    seen = []
+
+    class Bar:
+        def __init__(self, *a, **kw):
+            seen.append(kw.get("total"))
+            self.n = 0
+            self.total = kw.get("total")
+
+        def update(self, n=1):
+            self.n += n
+
+        def refresh(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    hw = mesh_config("pim-dram-16x16", [])
+    results, _ = sweep(hw, 4, "uniform", 4, "transfer", 400, 100, 1, 0.2, 0.6, progress=True)
+    assert seen and seen[0] is not None and seen[0] >= len(results)
+
+
+def test_study_writes_no_progress_escape_codes_into_logs(tmp_path):
+    """stderr redirected to a file (a log) gets log lines only: no carriage returns or ANSI escapes."""
+    from sim_helpers import ins, program, segment
+    from contracts.program import dump_program
+
+    prog = tmp_path / "program.json"
+    prog.write_text(dump_program(program([segment({
+        "node[0][0].pe": [ins(1, "GEMM", m=16, k=32, n=32)],
+        "node[0][0].ni": [ins(2, "SEND", [1], peer="node[1][1]", bytes=512, msg=1, category="fmap_transfer")],
+        "node[1][1].ni": [ins(3, "RECV", peer="node[0][0]", bytes=512, msg=1, category="fmap_transfer")],
+        "node[1][1].dram.bank[0]": [ins(4, "DRAM_WRITE", [3], bytes=512, category="memory")],
+    })])))
+    log = tmp_path / "study.log"
+    with open(log, "w") as f:
+        proc = subprocess.run([sys.executable, "studies/replay_sweep.py", "--out", str(tmp_path / "study"),
+                               "--program", str(prog), "--hw", "pim-dram-8x8", "--flit-bits", "32,64",
+                               "--dram-scale", "1,2"], cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    raw = log.read_bytes()  # bytes: text mode would turn carriage returns into newlines
+    assert proc.returncode == 0, raw
+    assert b"flit_bits=32" in raw
+    assert b"\r" not in raw and b"\x1b[" not in raw, raw[:400]
