@@ -1,4 +1,4 @@
-"""Flit-level (cycle-by-cycle) model of the mesh, for validating the transfer-level model.
+"""Flit-level (cycle-by-cycle) model of the mesh (``mode="flit"``), for validating the per-packet model.
 
 Modelled, per cycle, for every flit
 -----------------------------------
@@ -47,8 +47,10 @@ from collections import deque
 
 import simpy
 
-from simulator.noc.network import LOCAL, OPPOSITE, PORTS, MeshGeometry, NocStats, Transfer
 from contracts.hardware.pim_mesh import Noc
+from simulator.noc.base import NetworkModel, Transfer
+from simulator.noc.geometry import LOCAL, OPPOSITE, PORTS, MeshGeometry
+from simulator.noc.stats import NocStats
 
 _CLOCK_PRIORITY = 2  # after NORMAL (1) and URGENT (0): the mesh evaluates a cycle after every sender
 
@@ -64,29 +66,23 @@ class _Tick(simpy.Event):
 
 
 class _Packet:
-    __slots__ = ("transfer", "flits", "nbytes", "dst", "created")
+    __slots__ = ("transfer", "flits", "nbytes", "dst")
 
-    def __init__(self, transfer: Transfer, flits: int, nbytes: int, dst: int, created: int):
+    def __init__(self, transfer: Transfer, flits: int, nbytes: int, dst: int):
         self.transfer = transfer
         self.flits = flits
         self.nbytes = nbytes
         self.dst = dst
-        self.created = created
 
 
-class FlitLevelModel:
+class FlitLevelModel(NetworkModel):
     """Cycle-level input-queued VC router mesh; see the module docstring."""
 
     def __init__(self, env: simpy.Environment, noc: Noc, geometry: MeshGeometry, stats: NocStats):
-        self.env = env
-        self.geometry = geometry
-        self.stats = stats
-        self.events = 0
-        self.R = noc.router_pipeline_cycles
+        super().__init__(env, noc, geometry, stats)
         self.L = noc.link_latency_cycles
         self.ni = noc.ni_latency_cycles
-        self.B = noc.buffer_depth_flits
-        V = self.V = noc.virtual_channels
+        V = self.V
         n = self.n_nodes = geometry.nodes
         self.slots_per_router = PORTS * V
         n_slots = n * PORTS * V
@@ -126,7 +122,7 @@ class FlitLevelModel:
             now = self._last_cycle + 1
         q = self.ni_queue[src]
         for flits, nbytes in packets:
-            q.append(_Packet(transfer, flits, nbytes, dst, now))
+            q.append(_Packet(transfer, flits, nbytes, dst))
         self.active_nis.add(src)
         self._wake(now)
 

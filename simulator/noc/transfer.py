@@ -1,4 +1,4 @@
-"""Transfer-level (per-packet) model of the mesh: one SimPy event per packet per router.
+"""Per-packet model of the mesh (``mode="transfer"``): one SimPy event per packet per router.
 
 Modelled
 --------
@@ -45,7 +45,8 @@ back-pressure beyond one hop (exact for F <= 2B, the shipped 16-flit packets
 in 8-flit buffers). With a single packet on the network both models give the
 same cycle for any router parameters; under load they agree within 1 % on
 the shipped router (``benchmarks/bench_noc.py --agreement``,
-``tests/test_noc_agreement.py``).
+``tests/simulator/noc/test_noc_agreement.py``). :mod:`simulator.noc.worm` is
+this model with one packet per transfer.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ from collections import deque
 
 import simpy
 
-from simulator.noc.network import LOCAL, PORTS, MeshGeometry, NocStats, Transfer
 from contracts.hardware.pim_mesh import Noc
+from simulator.noc.base import NetworkModel, Transfer
+from simulator.noc.geometry import LOCAL, PORTS, MeshGeometry
+from simulator.noc.stats import NocStats
 
 _HELD = 1 << 62  # free cycle of a VC whose owner's tail is not placed yet
 
@@ -110,18 +113,12 @@ class _Packet:
         self.long = long  # F > B: back-pressure can hold the tail
 
 
-class TransferLevelModel:
+class TransferLevelModel(NetworkModel):
     """Per-packet wormhole model; see the module docstring for the rules."""
 
     def __init__(self, env: simpy.Environment, noc: Noc, geometry: MeshGeometry, stats: NocStats):
-        self.env = env
-        self.geometry = geometry
-        self.stats = stats
+        super().__init__(env, noc, geometry, stats)
         stats.folders.append(self.fold_stats)
-        self.events = 0
-        self.R = noc.router_pipeline_cycles
-        self.B = noc.buffer_depth_flits
-        self.V = noc.virtual_channels
         L, ni = noc.link_latency_cycles, noc.ni_latency_cycles
         n = geometry.nodes
         self.n_nodes = n

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from contracts.hardware.pim_mesh import PimMeshConfig
+from simulator.noc.geometry import flits_for
 
 ACCUM_BYTES = 4  # INT32 partial sums held in the buffer for an output tile (NVDLA accumulates in 32 bit)
 
@@ -217,14 +218,6 @@ def static_energy_pj(hw: PimMeshConfig, cycles: int) -> dict[str, float]:
 # --------------------------------------------------------------------------- NoC
 
 
-def flits_for(hw: PimMeshConfig, nbytes: int) -> int:
-    return max(1, ceil_div(8 * nbytes, hw.noc.flit_bits))
-
-
-def packets_for(hw: PimMeshConfig, nbytes: int) -> int:
-    return ceil_div(flits_for(hw, nbytes), hw.noc.packet_max_flits)
-
-
 def hops_between(a: tuple[int, int], b: tuple[int, int]) -> int:
     return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
@@ -234,14 +227,9 @@ def noc_zero_load_cycles(hw: PimMeshConfig, nbytes: int, hops: int) -> int:
     if hops < 1:
         raise ValueError("a NoC transfer needs at least one hop")
     c = hw.noc
-    return 2 * c.ni_latency_cycles + (hops + 1) * c.router_pipeline_cycles + hops * c.link_latency_cycles + flits_for(hw, nbytes) - 1
+    return 2 * c.ni_latency_cycles + (hops + 1) * c.router_pipeline_cycles + hops * c.link_latency_cycles + flits_for(c.flit_bits, nbytes) - 1
 
 
 def noc_energy_pj(hw: PimMeshConfig, nbytes: int, hops: int) -> float:
     """1.1 pJ/bit/hop (Allspark Table III) over the flits actually sent; a hop is one link traversal."""
-    return flits_for(hw, nbytes) * hw.noc.flit_bits * hops * hw.noc.energy_pj_per_bit_hop
-
-
-def link_bytes_per_cycle(hw: PimMeshConfig) -> float:
-    """BW of Allspark Eq. 18-19: one flit per link per cycle."""
-    return hw.noc.flit_bits / 8
+    return flits_for(hw.noc.flit_bits, nbytes) * hw.noc.flit_bits * hops * hw.noc.energy_pj_per_bit_hop

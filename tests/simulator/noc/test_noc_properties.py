@@ -11,7 +11,8 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.families.pim_mesh.costmodel import flits_for, hops_between, noc_zero_load_cycles
+from simulator.families.pim_mesh.costmodel import hops_between, noc_zero_load_cycles
+from simulator.noc.geometry import flits_for
 from simulator.noc.network import MeshNetwork
 from contracts.hardware import load_hw
 
@@ -45,7 +46,7 @@ def test_random_traffic_is_delivered_no_faster_than_the_closed_form(sends, mode)
         assert took is not None and took >= noc_zero_load_cycles(HW, nbytes, hops_between(src, dst))
     d = net.stats_dict()
     assert d["in_flight_packets"] == 0 and d["transfers_delivered"] == len(sends)
-    expected_hops = sum(flits_for(HW, n) * hops_between(s, t) for _, s, t, n in sends)
+    expected_hops = sum(flits_for(HW.noc.flit_bits, n) * hops_between(s, t) for _, s, t, n in sends)
     assert d["flit_hops"] == sum(v["flits"] for v in d["links"].values()) == expected_hops
     assert d["bytes_by_category"].get("fmap_transfer", 0) == sum(n for *_, n in sends)
     again, _ = _run(mode, sends)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import simpy
 
-from simulator.families.pim_mesh.costmodel import flits_for, noc_energy_pj, noc_zero_load_cycles
-from simulator.noc.network import MeshNetwork, split_packets
+from simulator.families.pim_mesh.costmodel import noc_energy_pj, noc_zero_load_cycles
+from simulator.noc.geometry import flits_for, split_packets
+from simulator.noc.network import MeshNetwork
 from contracts.hardware import load_hw
 
 MODES = ("transfer", "flit")
@@ -95,7 +96,7 @@ def test_loopback_is_the_closed_form_at_zero_hops(hw8, mode):
     # src == dst goes NI -> local router -> NI: 2*ni + R + F-1 (the closed form at h = 0)
     got, net = _one(hw8, mode, (2, 3), (2, 3), 256)
     c = hw8.noc
-    assert got == 2 * c.ni_latency_cycles + c.router_pipeline_cycles + flits_for(hw8, 256) - 1
+    assert got == 2 * c.ni_latency_cycles + c.router_pipeline_cycles + flits_for(hw8.noc.flit_bits, 256) - 1
     assert net.stats.flit_hops == 0
 
 
@@ -168,7 +169,7 @@ def test_counters_and_energy_follow_the_path(hw8, mode):
     nbytes = 1000
     _, net = _one(hw8, mode, (1, 1), (3, 2), nbytes)  # X: (1,1)->(1,2); Y: (1,2)->(2,2)->(3,2)
     d = net.stats_dict()
-    F = flits_for(hw8, nbytes)
+    F = flits_for(hw8.noc.flit_bits, nbytes)
     path = ["link[1][1]->[1][2]", "link[1][2]->[2][2]", "link[2][2]->[3][2]"]
     for name in path:
         assert d["links"][name] == {"busy_cycles": F, "bytes": nbytes, "flits": F}
