@@ -73,7 +73,7 @@ replay: $(STAMP) ## Re-run a recorded PROGRAM on another HW config (SET='a.b=x .
 	@$(PY) -m pipeline replay --program $(PROGRAM) $(if $(HW),--hw $(HW)) $(foreach s,$(SET),--set $(s)) $(if $(TRACE:0=),--trace) $(if $(TRACE_UNITS),--trace-units '$(TRACE_UNITS)') $(if $(OUT),--out $(OUT))
 
 noc: $(STAMP) ## Synthetic NoC latency-load sweep on a 16x16 mesh (uniform traffic), PNG into runs/noc/
-	@$(PY) -m simulator noc --k 16 --traffic uniform --sweep --out runs/noc
+	@$(PY) -m studies noc-synth --k 16 --traffic uniform --sweep --out runs/noc
 
 study: $(STAMP) ## Replay one Swin-B program over link bandwidth and DRAM timing (latency, energy: CSV + PNG in runs/study/)
 	@$(PY) studies/replay_sweep.py --out runs/study

@@ -152,7 +152,7 @@ def child_sim(program: str, mode: str, network: str, budget: float) -> dict:
 
 
 def child_flit(fraction: float, cycles: int) -> dict:
-    from studies.noc_synth import mesh_config, run_synthetic
+    from studies.noc_synth.measure import mesh_config, run_synthetic
 
     hw = mesh_config(HW, [])
     rate = round(fraction * FLIT_SATURATION_16_UNIFORM, 5)

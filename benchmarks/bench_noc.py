@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from contracts.atomic import write_json, write_text  # noqa: E402
-from studies.noc_synth import mesh_config, run_synthetic, sweep  # noqa: E402
+from studies.noc_synth.measure import mesh_config, run_synthetic, sweep  # noqa: E402
 
 SPEED_CASE = {"k": 16, "traffic": "uniform", "rate": 0.1, "packet_flits": 16, "cycles": 3000, "seed": 1}
 AGREEMENT_FRACTIONS = (0.3, 0.5, 0.7)

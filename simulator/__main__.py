@@ -1,13 +1,13 @@
-"""``python -m simulator``: run a Program, or drive the NoC with synthetic traffic.
+"""``python -m simulator``: run a Program, re-render its report, or resolve a hardware config.
 
     python -m simulator run --program P --hw H --out DIR [--set key=value ...] [--trace] [--trace-units pe,link]
         [--mode full|block-reuse] [--network worm|transfer|flit]
-    python -m simulator noc --k 16 --traffic uniform --rate 0.1 --packet-flits 16 [--flit-level] [--json] [--sweep]
     python -m simulator report --run DIR      (re-render report.md, PNGs and units.csv from result.json)
     python -m simulator hw --hw H [--set key=value ...]   (resolve a config: print name, kind, digest as JSON)
 
 ``run`` dispatches on the program's kind: PIM meshes to ``simulator.families.pim_mesh.units``,
-crossbar chips to ``simulator.families.crossbar_chip.units``.
+crossbar chips to ``simulator.families.crossbar_chip.units``. The NoC under synthetic traffic is a
+study: ``python -m studies noc-synth``.
 """
 
 from __future__ import annotations
@@ -32,23 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--mode", default="full", choices=["full", "block-reuse"], help="simulate every block, or reuse the timing of identical blocks")
     r.add_argument("--network", default="worm", choices=["worm", "transfer", "flit"],
                    help="NoC granularity: worm = one worm per transfer (default), transfer = per packet, flit = per flit")
-    n = sub.add_parser("noc", help="synthetic-traffic NoC measurement")
-    n.add_argument("--k", type=int, default=16, help="mesh side")
-    n.add_argument("--traffic", default="uniform", choices=["uniform", "transpose", "bitcomp", "neighbor", "hotspot"])
-    n.add_argument("--rate", type=float, default=0.1, help="injection rate (packets/node/cycle x packet flits = flits/node/cycle)")
-    n.add_argument("--packet-flits", type=int, default=16)
-    n.add_argument("--flit-level", action="store_true")
-    n.add_argument("--cycles", type=int, default=20000)
-    n.add_argument("--seed", type=int, default=1)
-    n.add_argument("--hw", default="pim-dram-16x16")
-    n.add_argument("--set", action="append", default=[])
-    n.add_argument("--json", action="store_true")
-    n.add_argument("--sweep", action="store_true", help="sweep the rate and draw a latency-load curve")
-    n.add_argument("--out", default=None)
-    n.add_argument("--warmup-cycles", type=int, default=None, help="warm-up before measuring (default max(1000, cycles/4))")
-    n.add_argument("--sweep-step", type=float, default=0.02, help="rate increment of --sweep (flits/node/cycle)")
-    n.add_argument("--max-rate", type=float, default=1.0, help="highest rate --sweep tries (flits/node/cycle)")
-    n.add_argument("--hotspot-fraction", type=float, default=0.1, help="share of packets sent to the centre node (hotspot)")
     g = sub.add_parser("report", help="re-render report.md and PNGs from a run folder's result.json")
     g.add_argument("--run", required=True)
     h = sub.add_parser("hw", help="resolve a hardware config with overrides; print its name, kind and sha256 as JSON")
@@ -64,10 +47,6 @@ def main(argv: list[str] | None = None) -> None:
         from simulator.runner import run_command
 
         run_command(args)
-    elif args.cmd == "noc":
-        from studies.noc_synth import noc_command
-
-        noc_command(args)
     elif args.cmd == "report":
         from simulator.runner import report_command
 

@@ -1,6 +1,7 @@
 """``python -m studies``: research studies on top of the three stages.
 
     python -m studies sweep SPEC.yaml [--out DIR] [--address ADDR] [--num-cpus N] [--set key.path=value ...]
+    python -m studies noc-synth --k 16 --traffic uniform --rate 0.1 --packet-flits 16 [--flit-level] [--json] [--sweep]
 
 ``sweep`` runs every point of the spec (trace -> schedule -> simulate) on Ray
 and writes ``DIR/sweep.csv`` and ``sweep.parquet`` (default
@@ -8,6 +9,9 @@ and writes ``DIR/sweep.csv`` and ``sweep.parquet`` (default
 The exit code is 0 when the sweep ran to the end, even if some points failed
 (their one-sentence errors are in the table and the point folders); it is 2
 for a bad spec or command line.
+
+``noc-synth`` drives the mesh NoC with synthetic traffic: one run, or with
+``--sweep`` a latency-load curve (see studies.noc_synth).
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from contracts.errors import cli_entry  # noqa: E402
+from contracts.errors import OneLineArgumentParser, cli_entry  # noqa: E402
+from studies.noc_synth.cli import add_arguments as add_noc_synth_arguments  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m studies", description=__doc__.split("\n\n")[0])
+    p = OneLineArgumentParser(prog="python -m studies", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sweep", help="run a sweep spec on Ray into one tidy table")
     s.add_argument("spec", help="sweep spec YAML (see studies/specs/)")
@@ -33,12 +38,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     s.add_argument("--set", action="append", default=[], help="override key.path=value added to every point")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_noc_synth_arguments(sub.add_parser("noc-synth", help="the mesh NoC under synthetic traffic: one run or a latency-load sweep"))
     return p
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     a = _parser().parse_args(argv)
+    if a.cmd == "noc-synth":
+        from studies.noc_synth.cli import noc_command
+
+        noc_command(a)
+        return
     from contracts.errors import UserError
     from studies.sweep import load_spec, run_sweep
 

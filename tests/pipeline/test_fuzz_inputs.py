@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 import fuzz_helpers as fh
 from sim_helpers import ins, program, segment
 from simulator.__main__ import main as sim_main
+from studies.__main__ import main as studies_main
 from contracts.hardware.loader import load_hw
 from contracts.program import dump_program
 
@@ -515,7 +516,7 @@ def test_fuzz_workload_json(tmp_path_factory, tiny_workload, data):
         json.loads((tmp / "program.json").read_text())
 
 
-# --------------------------------------------------------------------------- command-line arguments (run / noc / replay)
+# --------------------------------------------------------------------------- command-line arguments (run / noc-synth / replay)
 
 FLAG_VALUES = st.one_of(st.integers(-3, 40).map(str), st.sampled_from(["0", "1e-300", "nan", "inf", "-0.1", "1e9", "abc", ""]),
                         st.floats(0, 2).map(str))
@@ -523,7 +524,7 @@ FLAG_VALUES = st.one_of(st.integers(-3, 40).map(str), st.sampled_from(["0", "1e-
 
 @st.composite
 def noc_argv(draw):
-    argv = ["noc", "--cycles", "300", "--warmup-cycles", "100", "--k", "3"]
+    argv = ["noc-synth", "--cycles", "300", "--warmup-cycles", "100", "--k", "3"]
     for flag in draw(st.lists(st.sampled_from(["--k", "--rate", "--packet-flits", "--cycles", "--warmup-cycles",
                                                "--sweep-step", "--max-rate", "--hotspot-fraction", "--seed"]),
                               max_size=4, unique=True)):
@@ -536,15 +537,15 @@ def noc_argv(draw):
 
 
 @given(argv=noc_argv())
-@example(argv=["noc", "--cycles", "300", "--warmup-cycles", "100", "--k", "3", "--seed", "-1"])  # found: numpy traceback
-@example(argv=["noc", "--k", "3", "--sweep", "--sweep-step", "1e-300"])  # found: a sweep of 10**300 points (hang)
-@example(argv=["noc", "--k", "3", "--packet-flits", "-1", "--sweep"])  # found: the error landed inside the progress bar
-@example(argv=["noc", "--k", "3", "--cycles", "0", "--sweep"])  # found: the same, for --cycles
+@example(argv=["noc-synth", "--cycles", "300", "--warmup-cycles", "100", "--k", "3", "--seed", "-1"])  # found: numpy traceback
+@example(argv=["noc-synth", "--k", "3", "--sweep", "--sweep-step", "1e-300"])  # found: a sweep of 10**300 points (hang)
+@example(argv=["noc-synth", "--k", "3", "--packet-flits", "-1", "--sweep"])  # found: the error landed inside the progress bar
+@example(argv=["noc-synth", "--k", "3", "--cycles", "0", "--sweep"])  # found: the same, for --cycles
 def test_fuzz_noc_arguments(tmp_path_factory, argv):
     out = tmp_path_factory.mktemp("noc")
     if "--sweep" in argv:
         argv = argv + ["--out", str(out)] + ([] if "--sweep-step" in argv else ["--sweep-step", "0.3"])
-    fh.run_main(sim_main, argv)
+    fh.run_main(studies_main, argv)
 
 
 @given(flags=st.lists(st.sampled_from([["--mode", "full"], ["--mode", "x"], ["--network", "flit"], ["--network", "?"],

@@ -50,7 +50,7 @@ def test_stamp_depends_on_requirement_contents_not_timestamps(tmp_path):
 def test_noc_sweep_progress_bar_has_a_total(monkeypatch):
     import tqdm
 
-    from studies.noc_synth import mesh_config, sweep
+    from studies.noc_synth.measure import mesh_config, sweep
 
     seen = []
 

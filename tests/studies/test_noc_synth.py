@@ -10,14 +10,15 @@ import sys
 
 import pytest
 
-from studies.noc_synth import generate_packets, mesh_config, run_synthetic, sweep
+from studies.noc_synth.measure import mesh_config, run_synthetic, sweep
+from studies.noc_synth.traffic import generate_packets
 
 ROOT = REPO_ROOT
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "simulator", "noc", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "studies", "noc-synth", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 

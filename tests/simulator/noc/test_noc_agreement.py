@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from studies.noc_synth import mesh_config, run_synthetic
+from studies.noc_synth.measure import mesh_config, run_synthetic
 
 TOLERANCE = 0.05  # issue 6 acceptance: within 5 %
 SATURATION = {
