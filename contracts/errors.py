@@ -27,8 +27,8 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
-def describe_validation_error(err: Exception, fields_at=None, strip: int = 0) -> str:
-    """Turn a pydantic ValidationError into one clause naming the first problem.
+def describe_validation_error(err: Exception | list[dict], fields_at=None, strip: int = 0) -> str:
+    """Turn a pydantic ValidationError (or its list of error items) into one clause naming the first problem.
 
     Unknown fields come first (a typo such as ``flit_bitz`` is the real cause
     of the "field required" error beside it): "unknown field 'flit_bitz' in
@@ -37,10 +37,13 @@ def describe_validation_error(err: Exception, fields_at=None, strip: int = 0) ->
     leading location parts (the tag of a discriminated union). The count of
     further problems leaves out the "missing" error a suggested name explains.
     """
-    errors = getattr(err, "errors", None)
-    if not callable(errors):
-        return str(err).splitlines()[0]
-    items = errors()
+    if isinstance(err, list):  # the error items themselves, as a caller rewrote them
+        items = err
+    else:
+        errors = getattr(err, "errors", None)
+        if not callable(errors):
+            return str(err).splitlines()[0]
+        items = errors()
     if not items:
         return str(err).splitlines()[0]
     items = sorted(items, key=lambda e: e.get("type") != "extra_forbidden")  # stable: unknown fields first

@@ -2,9 +2,10 @@
 
 One implementation for every stage: the Program validator (acyclicity), the
 contention-free reference timing of the simulator and the crossbar family's
-closed-form schedule. Built on the standard library's :mod:`graphlib`; a graph
-is a mapping ``node -> predecessors`` (every node a key, predecessors that are
-not keys are added as sources).
+closed-form schedule. A graph is a mapping ``node -> predecessors`` (every node
+a key, predecessors that are not keys are added as sources). Orders come from
+Kahn's algorithm; a cycle, once detected, is named by the standard library's
+:mod:`graphlib`.
 
 The order is the *lexicographically smallest* topological order: of the nodes
 that are ready, the smallest is taken first. It is unique for a given graph, so
@@ -30,35 +31,55 @@ class CycleError(ValueError):
         super().__init__(f"dependency cycle through {cycle}")
 
 
-def _sorter(preds: Mapping[Hashable, Iterable[Hashable]]) -> graphlib.TopologicalSorter:
+def _cycle(preds: Mapping[Hashable, Iterable[Hashable]]) -> CycleError:
+    """The cycle of a graph known to have one, found by :mod:`graphlib`."""
     ts = graphlib.TopologicalSorter()
     for node in preds:
         ts.add(node, *preds[node])
     try:
         ts.prepare()
     except graphlib.CycleError as e:
-        raise CycleError(list(e.args[1])) from None
-    return ts
+        return CycleError(list(e.args[1]))
+    raise AssertionError("graph has no cycle")  # pragma: no cover
+
+
+def _kahn(preds: Mapping[Hashable, Iterable[Hashable]], smallest_first: bool) -> list:
+    """Kahn's algorithm; the ready set is a heap when ``smallest_first``, else a stack."""
+    indeg: dict = dict.fromkeys(preds, 0)
+    succ: dict = {}
+    for node in preds:
+        for p in preds[node]:
+            if p not in indeg:
+                indeg[p] = 0
+            succ.setdefault(p, []).append(node)
+            indeg[node] += 1
+    ready = [n for n, d in indeg.items() if d == 0]
+    order = []
+    if smallest_first:
+        heapq.heapify(ready)
+        pop, push = heapq.heappop, heapq.heappush
+    else:
+        pop, push = list.pop, list.append
+    while ready:
+        node = pop(ready)
+        order.append(node)
+        for nxt in succ.get(node, ()):
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                push(ready, nxt)
+    if len(order) != len(indeg):
+        raise _cycle(preds)
+    return order
 
 
 def check_acyclic(preds: Mapping[Hashable, Iterable[Hashable]]) -> None:
     """Raise :class:`CycleError` if ``preds`` has a cycle."""
-    _sorter(preds)
+    _kahn(preds, smallest_first=False)
 
 
 def topological_order(preds: Mapping[Hashable, Iterable[Hashable]]) -> list:
     """Every node, each after all its predecessors, smallest ready node first; :class:`CycleError` on a cycle."""
-    ts = _sorter(preds)
-    ready = list(ts.get_ready())
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        node = heapq.heappop(ready)
-        order.append(node)
-        ts.done(node)
-        for nxt in ts.get_ready():
-            heapq.heappush(ready, nxt)
-    return order
+    return _kahn(preds, smallest_first=True)
 
 
 def longest_path(preds: Mapping[Hashable, Iterable[Hashable]], duration: Callable[[Hashable], int],

@@ -10,7 +10,13 @@ another, each on all nodes) and it is what makes the simulator's block-reuse
 fast mode exact: the state at every block boundary is the same.
 
 Instructions carry sizes (bytes, GEMM m x k x n, crossbar rows), never
-durations: durations come from the hardware config inside the simulator.
+durations: durations come from the hardware config inside the simulator. An
+:data:`Instruction` is a union of op types tagged by ``op`` (:class:`Gemm`,
+:class:`Acu`, :class:`DramRead`, :class:`DramWrite`, :class:`Send`,
+:class:`Recv`, :class:`XbarWrite`, :class:`XbarRead`, :class:`Softmax`,
+:class:`Accum`, :class:`Xfer`): each declares the sizes it needs, so the
+schema itself rejects a missing size or one the op does not have. In memory
+every instruction answers every size (None where its op has none).
 
 Units are named hierarchically, the same everywhere (config, program, stats,
 trace)::
@@ -33,28 +39,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import defaultdict, deque
-from typing import Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, TypeAdapter
 
+from contracts.base import PROGRAM_SCHEMA_VERSION, Strict, validate_as
 from contracts.errors import UserError, describe_validation_error
-
-SCHEMA_VERSION = 1
-
-OpName = Literal[
-    "GEMM",  # PE array: m x k x n multiply-accumulate
-    "ACU",  # auxiliary unit: softmax / layernorm / gelu / add / reduce over `elements`
-    "DRAM_READ",  # bank: read `bytes`
-    "DRAM_WRITE",  # bank: write `bytes`
-    "SEND",  # network interface: send `bytes` to `peer` (a node), matched by `msg`
-    "RECV",  # network interface: receive `bytes` from `peer`, matched by `msg`
-    "XBAR_WRITE",  # crossbar tile: program `rows` rows into each of `xbars` crossbars
-    "XBAR_READ",  # crossbar tile: `vectors` input vectors through `xbars` crossbars
-    "SOFTMAX",  # softmax unit: `rows` rows of `cols` elements
-    "ACCUM",  # crossbar tile: accumulate `elements` partial sums
-    "XFER",  # crossbar chip: move `bytes` between tiles over the chip interconnect
-]
+from contracts.graph import CycleError, check_acyclic
 
 Category = Literal[
     "compute",  # PE / ACU / crossbar read work of the model
@@ -72,43 +63,35 @@ _UNIT_RE = re.compile(
 )
 _NODE_RE = re.compile(r"^node\[(\d+)\]\[(\d+)\]$")
 
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "GEMM": ("m", "k", "n"),
-    "ACU": ("func", "elements"),
-    "DRAM_READ": ("bytes",),
-    "DRAM_WRITE": ("bytes",),
-    "SEND": ("peer", "bytes", "msg"),
-    "RECV": ("peer", "bytes", "msg"),
-    "XBAR_WRITE": ("xbars", "rows"),
-    "XBAR_READ": ("xbars", "vectors"),
-    "SOFTMAX": ("rows", "cols"),
-    "ACCUM": ("elements",),
-    "XFER": ("bytes",),
-}
+# The sizes an instruction may carry; each op type below declares the ones it has.
+M = Annotated[int, Field(ge=1, description="GEMM rows (unit: elements).")]
+K = Annotated[int, Field(ge=1, description="GEMM reduction length (unit: elements).")]
+N = Annotated[int, Field(ge=1, description="GEMM columns (unit: elements).")]
+Func = Annotated[str, Field(description="ACU function: softmax, layernorm, gelu, add, reduce (unit: none).")]
+Elements = Annotated[int, Field(ge=0, description="Elements processed (unit: elements).")]
+Bytes = Annotated[int, Field(ge=0, description="Bytes moved (unit: bytes).")]
+Peer = Annotated[str, Field(description="SEND destination / RECV source node, e.g. 'node[3][6]' (unit: none).")]
+Msg = Annotated[int, Field(ge=0, description="SEND/RECV pairing id, unique per segment (unit: none).")]
+Xbars = Annotated[int, Field(ge=1, description="Crossbars touched (unit: crossbars).")]
+Rows = Annotated[int, Field(ge=1, description="Rows written per crossbar / softmax rows (unit: rows).")]
+Cols = Annotated[int, Field(ge=1, description="Softmax row length (unit: elements).")]
+Vectors = Annotated[int, Field(ge=1, description="Input vectors read through crossbars (unit: vectors).")]
+
+SIZE_FIELDS = ("m", "k", "n", "func", "elements", "bytes", "peer", "msg", "xbars", "rows", "cols", "vectors")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InstructionBase(Strict):
+    """What every instruction has: identity, dependencies, breakdown bucket and provenance.
 
+    A size the op does not carry (``ins.bytes`` of a GEMM, ``ins.m`` of a SEND)
+    reads as None, so a reader may look at any size of any instruction; in a
+    file such a field is an error ("unknown field").
+    """
 
-class Instruction(_Strict):
     id: int = Field(ge=0, description="Unique id within the segment (unit: none).")
-    op: OpName = Field(description="Instruction kind (unit: none).")
+    op: str = Field(description="Instruction kind, the tag of the union (unit: none).")
     deps: list[int] = Field(default_factory=list, description="Ids this instruction waits for (unit: none).")
     category: Category = Field(default="compute", description="Latency/energy breakdown bucket (unit: none).")
-    # sizes (which are required depends on op; see _REQUIRED)
-    m: int | None = Field(default=None, ge=1, description="GEMM rows (unit: elements).")
-    k: int | None = Field(default=None, ge=1, description="GEMM reduction length (unit: elements).")
-    n: int | None = Field(default=None, ge=1, description="GEMM columns (unit: elements).")
-    func: str | None = Field(default=None, description="ACU function: softmax, layernorm, gelu, add, reduce (unit: none).")
-    elements: int | None = Field(default=None, ge=0, description="Elements processed (unit: elements).")
-    bytes: int | None = Field(default=None, ge=0, description="Bytes moved (unit: bytes).")
-    peer: str | None = Field(default=None, description="SEND destination / RECV source node, e.g. 'node[3][6]' (unit: none).")
-    msg: int | None = Field(default=None, ge=0, description="SEND/RECV pairing id, unique per segment (unit: none).")
-    xbars: int | None = Field(default=None, ge=1, description="Crossbars touched (unit: crossbars).")
-    rows: int | None = Field(default=None, ge=1, description="Rows written per crossbar / softmax rows (unit: rows).")
-    cols: int | None = Field(default=None, ge=1, description="Softmax row length (unit: elements).")
-    vectors: int | None = Field(default=None, ge=1, description="Input vectors read through crossbars (unit: vectors).")
     # provenance of the work, for breakdowns
     stage: int | None = Field(default=None, description="Model stage (unit: none).")
     block: int | None = Field(default=None, description="Block index (unit: none).")
@@ -117,20 +100,172 @@ class Instruction(_Strict):
     layer: str | None = Field(default=None, description="Layer role, e.g. qkv, attn_qk, proj, fc1, tb_fc (unit: none).")
     hint_cycle: int | None = Field(default=None, ge=0, description="Scheduler-predicted start, relative to the segment start (unit: cycles).")
 
-    @model_validator(mode="after")
-    def _sizes_present(self):
-        missing = [f for f in _REQUIRED[self.op] if getattr(self, f) is None]
-        if missing:
-            raise ValueError(f"instruction {self.id} ({self.op}) lacks {', '.join(missing)}")
-        return self
+
+class Gemm(InstructionBase):
+    """PE array: m x k x n multiply-accumulate."""
+
+    op: Literal["GEMM"] = "GEMM"
+    m: M
+    k: K
+    n: N
 
 
-class Stream(_Strict):
+class Acu(InstructionBase):
+    """Auxiliary unit: softmax / layernorm / gelu / add / reduce over ``elements``."""
+
+    op: Literal["ACU"] = "ACU"
+    func: Func
+    elements: Elements
+
+
+class _BankAccess(InstructionBase):
+    """DRAM bank: read or write ``bytes``."""
+
+    bytes: Bytes
+
+
+class DramRead(_BankAccess):
+    op: Literal["DRAM_READ"] = "DRAM_READ"
+
+
+class DramWrite(_BankAccess):
+    op: Literal["DRAM_WRITE"] = "DRAM_WRITE"
+
+
+class _Message(InstructionBase):
+    """Network interface: SEND ``bytes`` to / RECV them from ``peer`` (a node), the pair matched by ``msg``."""
+
+    peer: Peer
+    bytes: Bytes
+    msg: Msg
+
+
+class Send(_Message):
+    op: Literal["SEND"] = "SEND"
+
+
+class Recv(_Message):
+    op: Literal["RECV"] = "RECV"
+
+
+class XbarWrite(InstructionBase):
+    """Crossbar tile: program ``rows`` rows into each of ``xbars`` crossbars."""
+
+    op: Literal["XBAR_WRITE"] = "XBAR_WRITE"
+    xbars: Xbars
+    rows: Rows
+
+
+class XbarRead(InstructionBase):
+    """Crossbar tile: ``vectors`` input vectors through ``xbars`` crossbars holding ``elements`` weights."""
+
+    op: Literal["XBAR_READ"] = "XBAR_READ"
+    xbars: Xbars
+    vectors: Vectors
+    elements: int | None = Field(
+        default=None, ge=0, description="Weights held by the crossbars read; MACs = vectors x elements (unit: elements)."
+    )
+
+
+class Softmax(InstructionBase):
+    """Softmax unit: ``rows`` rows of ``cols`` elements."""
+
+    op: Literal["SOFTMAX"] = "SOFTMAX"
+    rows: Rows
+    cols: Cols
+
+
+class Accum(InstructionBase):
+    """Crossbar tile: accumulate ``elements`` partial sums."""
+
+    op: Literal["ACCUM"] = "ACCUM"
+    elements: Elements
+
+
+class Xfer(InstructionBase):
+    """Crossbar chip: move ``bytes`` between tiles over the chip interconnect."""
+
+    op: Literal["XFER"] = "XFER"
+    bytes: Bytes
+
+
+OP_TYPES: tuple[type[InstructionBase], ...] = (Gemm, Acu, DramRead, DramWrite, Send, Recv, XbarWrite, XbarRead,
+                                            Softmax, Accum, Xfer)
+OP_TYPE: dict[str, type[InstructionBase]] = {t.model_fields["op"].default: t for t in OP_TYPES}
+for _t in OP_TYPES:  # a size the op type has no field for reads as None (a class attribute, not a field)
+    for _f in SIZE_FIELDS:
+        if _f not in _t.model_fields:
+            setattr(_t, _f, None)
+del _t, _f
+
+Instruction = Annotated[Union[Gemm, Acu, DramRead, DramWrite, Send, Recv, XbarWrite, XbarRead, Softmax, Accum, Xfer],
+                        Field(discriminator="op")]
+"""One instruction: the op type named by its ``op`` field, which fixes the sizes it requires and allows."""
+
+_INSTRUCTION = TypeAdapter(Instruction)
+
+
+def make_instruction(**fields: Any) -> Instruction:
+    """The instruction of type ``fields['op']``; ValueError in one sentence (e.g. "instruction 1 (GEMM) lacks k, n")."""
+    try:
+        return _INSTRUCTION.validate_python(fields)
+    except ValueError as e:  # pydantic.ValidationError
+        raise ValueError(describe_program_error(e)) from None
+
+
+def describe_program_error(err: Exception) -> str:
+    """:func:`describe_validation_error` for the Program IR: no union tags in field paths, and an
+    instruction that lacks sizes its op needs named as such, "instruction 3 (GEMM) lacks k, n"."""
+    items = err.errors() if callable(getattr(err, "errors", None)) else None
+    if not items:
+        return describe_validation_error(err)
+    out: list[dict] = []
+    lacking: dict[tuple, dict] = {}
+    op_at: dict[tuple, str] = {}  # instruction path -> its op, for "unknown field" hints
+    for item in items:
+        loc = tuple(item.get("loc", ()))
+        if item.get("type") in _TAG_ERRORS and _after_instruction(loc, len(loc)):
+            out.append({**item, "loc": loc + ("op",), "msg": _TAG_ERRORS[item["type"]]})
+            continue
+        j = next((j for j, p in enumerate(loc) if p in OP_TYPE and _after_instruction(loc, j)), None)
+        if j is None:
+            out.append(item)
+            continue
+        tag, at, rest = loc[j], loc[:j], loc[j + 1:]
+        op_at[at] = tag
+        if item.get("type") == "missing" and len(rest) == 1 and rest[0] in SIZE_FIELDS:
+            if at not in lacking:
+                data = item.get("input")
+                iid = data.get("id") if isinstance(data, dict) else None
+                lacking[at] = {"type": "value_error", "loc": at, "msg": f"instruction {iid} ({tag}) lacks ",
+                               "fields": []}
+                out.append(lacking[at])
+            lacking[at]["fields"].append(str(rest[0]))
+            continue
+        out.append({**item, "loc": at + rest})
+    for item in lacking.values():
+        item["msg"] += ", ".join(item.pop("fields"))
+    return describe_validation_error(out, fields_at=lambda parent: list(OP_TYPE[op_at[parent]].model_fields)
+                                     if parent in op_at else [])
+
+
+_TAG_ERRORS = {  # a bad or missing ``op``, worded as for any other field
+    "union_tag_invalid": "Input should be " + ", ".join(f"'{t}'" for t in list(OP_TYPE)[:-1]) + f" or '{list(OP_TYPE)[-1]}'",
+    "union_tag_not_found": "Field required",
+}
+
+
+def _after_instruction(loc: tuple, j: int) -> bool:
+    """Is ``loc[j]`` where an instruction's union tag goes: first in the path, or after 'instructions', <index>?"""
+    return j == 0 or (j >= 2 and loc[j - 2] == "instructions" and isinstance(loc[j - 1], int))
+
+
+class Stream(Strict):
     unit: str = Field(description="Hierarchical unit name, e.g. node[3][5].pe (unit: none).")
     instructions: list[Instruction] = Field(description="In-order instructions of the unit (unit: none).")
 
 
-class Segment(_Strict):
+class Segment(Strict):
     name: str = Field(description="Human name, e.g. 'stage3.block' or 'patch_embed' (unit: none).")
     repeat: int = Field(default=1, ge=1, description="Times the segment runs back to back, barrier between (unit: count).")
     stage: int | None = Field(default=None, description="Model stage of the segment (unit: none).")
@@ -138,7 +273,7 @@ class Segment(_Strict):
     hint_cycles: int | None = Field(default=None, ge=0, description="Scheduler-predicted duration of one repetition (unit: cycles).")
 
 
-class SolverInfo(_Strict):
+class SolverInfo(Strict):
     status: str = Field(description="CP-SAT status, e.g. OPTIMAL, FEASIBLE, or 'closed-form' (unit: none).")
     objective: float | None = Field(default=None, description="Objective value (unit: cycles).")
     best_bound: float | None = Field(default=None, description="Best proven bound (unit: cycles).")
@@ -146,7 +281,7 @@ class SolverInfo(_Strict):
     wall_s: float | None = Field(default=None, ge=0, description="Solver wall time (unit: seconds). Not part of determinism checks.")
 
 
-class Provenance(_Strict):
+class Provenance(Strict):
     workload_model: str = Field(description="Registered model name (unit: none).")
     workload_digest: str = Field(description="sha256 of the workload.json contents (unit: none).")
     hw_name: str = Field(description="Hardware config the schedule was made for (unit: none).")
@@ -156,8 +291,8 @@ class Provenance(_Strict):
     solver: SolverInfo
 
 
-class Program(_Strict):
-    schema_version: int = Field(default=SCHEMA_VERSION, description="Version of this file format (unit: none).")
+class Program(Strict):
+    schema_version: int = Field(default=PROGRAM_SCHEMA_VERSION, description="Version of this file format (unit: none).")
     kind: Literal["pim_mesh", "crossbar_chip"] = Field(description="Hardware family the program targets (unit: none).")
     provenance: Provenance
     macs_expected: int = Field(ge=0, description="MACs the program must execute: the workload's MACs it covers (unit: MAC).")
@@ -234,7 +369,7 @@ def validate_program(program: Program, known_units: set[str] | None = None) -> N
         for msg, (runit, r) in recvs.items():
             if msg not in sends:
                 raise UserError(f"{where}: RECV {r.id} (msg {msg}) on {runit} has no matching SEND")
-        _check_acyclic(seg, ids, sends, recvs, where)
+        _check_acyclic(seg, {s.id: recvs[msg][1].id for msg, (_, s) in sends.items()}, where)
     if program.kind == "pim_mesh":
         held = sum(i.m * i.k * i.n * seg.repeat for seg in program.segments for s in seg.streams
                    for i in s.instructions if i.op == "GEMM")
@@ -243,36 +378,20 @@ def validate_program(program: Program, known_units: set[str] | None = None) -> N
                             f"{held} MACs (m x k x n x segment repeat)")
 
 
-def _check_acyclic(seg, ids, sends, recvs, where) -> None:
-    succ: dict[int, list[int]] = defaultdict(list)
-    indeg: dict[int, int] = {i: 0 for i in ids}
-
-    def edge(a: int, b: int) -> None:
-        succ[a].append(b)
-        indeg[b] += 1
-
+def _check_acyclic(seg: Segment, recv_of: dict[int, int], where: str) -> None:
+    """The segment's wait-for graph (stream order, deps, SEND -> RECV) has no cycle."""
+    preds: dict[int, list[int]] = {}
     for stream in seg.streams:
         prev = None
         for ins in stream.instructions:
-            if prev is not None:
-                edge(prev, ins.id)
+            preds[ins.id] = ins.deps if prev is None else [prev, *ins.deps]
             prev = ins.id
-            for d in ins.deps:
-                edge(d, ins.id)
-    for msg, (_, s) in sends.items():
-        edge(s.id, recvs[msg][1].id)
-    queue = deque(sorted(i for i, n in indeg.items() if n == 0))
-    done = 0
-    while queue:
-        i = queue.popleft()
-        done += 1
-        for j in succ[i]:
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                queue.append(j)
-    if done != len(ids):
-        stuck = sorted(i for i, n in indeg.items() if n > 0)[:5]
-        raise UserError(f"{where}: dependencies form a cycle (involving instructions {stuck})")
+    for send_id, recv_id in recv_of.items():
+        preds[recv_id] = [*preds[recv_id], send_id]
+    try:
+        check_acyclic(preds)
+    except CycleError as e:
+        raise UserError(f"{where}: dependencies form a cycle (involving instructions {sorted(set(e.cycle))[:5]})") from None
 
 
 def program_digest(program: Program) -> str:
@@ -303,12 +422,9 @@ def load_program(path: str, known_units: set[str] | None = None) -> Program:
     from contracts.atomic import read_json
 
     data = read_json(path, "program file")
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(data, dict) or data.get("schema_version") != PROGRAM_SCHEMA_VERSION:
         got = data.get("schema_version") if isinstance(data, dict) else None
-        raise UserError(f"program file {path!r} has schema_version {got!r}, expected {SCHEMA_VERSION}")
-    try:
-        program = Program.model_validate(data)
-    except Exception as e:
-        raise UserError(f"program file {path!r} is malformed: {describe_validation_error(e)}") from None
+        raise UserError(f"program file {path!r} has schema_version {got!r}, expected {PROGRAM_SCHEMA_VERSION}")
+    program = validate_as(Program, data, f"program file {path!r}", describe=describe_program_error)
     validate_program(program, known_units)
     return program

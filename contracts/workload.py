@@ -30,9 +30,10 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+from contracts.base import WORKLOAD_SCHEMA_VERSION, Frozen, validate_as
+from contracts.errors import UserError
 
 OpKind = Literal[
     "linear",  # nn.Linear (weights): classified by module, see Op.role
@@ -71,11 +72,7 @@ MAX_DIM = 1 << 31  # one tensor dimension
 MAX_MACS = 1 << 52
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Op(_Strict):
+class Op(Frozen):
     """One operator issued by the forward pass, with its real shapes."""
 
     name: str = Field(description="Dotted path of the nn.Module that issued the op (unit: none).")
@@ -107,7 +104,7 @@ class Op(_Strict):
         return v
 
 
-class Block(_Strict):
+class Block(Frozen):
     """One transformer block (encoder): the unit the Allspark scheduler partitions."""
 
     index: int = Field(ge=0, description="Block index within the whole model (unit: none).")
@@ -140,14 +137,14 @@ class Block(_Strict):
         return self
 
 
-class Stage(_Strict):
+class Stage(Frozen):
     index: int = Field(ge=1, description="Stage index, 1-based (unit: none).")
     resolution: list[Annotated[int, Field(ge=0, le=MAX_TOKENS)]] = Field(description="Token grid [H, W] of the stage (unit: tokens); [T, 1] for sequences.")
     dim: int = Field(ge=1, le=MAX_WIDTH, description="Embedding dimension C_s of the stage (unit: channels).")
     blocks: list[Block] = Field(description="Blocks of the stage in order (unit: none).")
 
 
-class Source(_Strict):
+class Source(Frozen):
     definition: str = Field(description="Where the torch definition comes from, e.g. 'timm:swin_base_patch4_window7_224' or 'vitsim:cswin' (unit: none).")
     torch_version: str = Field(description="torch version that produced the trace (unit: none).")
     timm_version: str | None = Field(default=None, description="timm version, when timm built the model (unit: none).")
@@ -156,8 +153,8 @@ class Source(_Strict):
     )
 
 
-class WorkloadGraph(_Strict):
-    schema_version: int = Field(default=SCHEMA_VERSION, description="Version of this file format (unit: none).")
+class WorkloadGraph(Frozen):
+    schema_version: int = Field(default=WORKLOAD_SCHEMA_VERSION, description="Version of this file format (unit: none).")
     model: str = Field(description="Registered model name, e.g. 'swin-b' (unit: none).")
     img_size: int | None = Field(description="Input image side (unit: pixels); None for sequence models.")
     seq_len: int | None = Field(default=None, description="Input sequence length for NLP models (unit: tokens).")
@@ -196,20 +193,13 @@ def canonical_json(model: BaseModel) -> str:
 
 def load_workload(path: str) -> WorkloadGraph:
     """Read and validate a workload.json; raises vitsim errors with one clear sentence."""
-    from contracts.errors import UserError  # torch-free, pydantic-only module
-
     from contracts.atomic import read_json
 
     data = read_json(path, "workload file")
     if not isinstance(data, dict):
         raise UserError(f"workload file {path!r} must hold a JSON object")
-    if data.get("schema_version") != SCHEMA_VERSION:
+    if data.get("schema_version") != WORKLOAD_SCHEMA_VERSION:
         raise UserError(
-            f"workload file {path!r} has schema_version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+            f"workload file {path!r} has schema_version {data.get('schema_version')!r}, expected {WORKLOAD_SCHEMA_VERSION}"
         )
-    try:
-        return WorkloadGraph.model_validate(data)
-    except Exception as e:  # pydantic.ValidationError
-        from contracts.errors import describe_validation_error
-
-        raise UserError(f"workload file {path!r} is malformed: {describe_validation_error(e)}") from None
+    return validate_as(WorkloadGraph, data, f"workload file {path!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator.families.pim_mesh import costmodel as cm
 from contracts.hardware import load_hw
-from contracts.program import Instruction, Program, Provenance, Segment, SolverInfo, Stream
+from contracts.program import Instruction, Program, Provenance, Segment, SolverInfo, Stream, make_instruction
 
 
 def small_hw(*overrides: str):
@@ -12,7 +12,7 @@ def small_hw(*overrides: str):
 
 
 def ins(id, op, deps=(), **kw) -> Instruction:
-    return Instruction(id=id, op=op, deps=list(deps), **kw)
+    return make_instruction(id=id, op=op, deps=list(deps), **kw)
 
 
 def program(segments: list[Segment], macs: int | None = None, predicted: int | None = None) -> Program:

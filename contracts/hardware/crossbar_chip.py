@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from contracts.base import Frozen
+from contracts.hardware.common import HwConfigHeader
 
 
 # Bounds far above any published chip (TReX: 64x64 crossbars, 8-bit weights,
@@ -29,11 +32,7 @@ MAX_ENERGY_PJ = 1e9  # any per-event energy (unit: pJ)
 MAX_COUNT = 1 << 16  # any count or width
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class CrossbarGeometry(_Strict):
+class CrossbarGeometry(Frozen):
     size: int = Field(ge=2, le=MAX_COUNT, description="Xbar_size: rows = columns of one crossbar (unit: cells).")
     crossbars_per_pe: int = Field(ge=1, le=MAX_COUNT, description="N_X_PE (unit: crossbars).")
     pes_per_tile: int = Field(ge=1, le=MAX_COUNT, description="N_PE_Tile (unit: PEs).")
@@ -43,7 +42,7 @@ class CrossbarGeometry(_Strict):
     input_split_bits: int = Field(ge=1, le=64, description="Bits fed per crossbar read (input splitting) (unit: bits).")
 
 
-class Device(_Strict):
+class Device(Frozen):
     bits_per_cell: int = Field(ge=1, le=64, description="Bits stored per cell (unit: bits).")
     read_variation: float = Field(ge=0, le=10, description="Relative sigma of conductance on read (unit: fraction).")
     write_variation: float = Field(ge=0, le=10, description="Relative sigma of conductance after a write (unit: fraction).")
@@ -56,7 +55,7 @@ class Device(_Strict):
     area_mm2: float = Field(ge=0, le=1e6, description="A_X: area of one crossbar incl. peripherals (unit: mm^2).")
 
 
-class SoftmaxUnitConfig(_Strict):
+class SoftmaxUnitConfig(Frozen):
     """Digital LUT softmax unit of Fig. 9: select (x_max), exponent (LUT), divide circuits.
 
     Table II rows 5-6 use only the sums E_Select+E_Exponent+E_Div and
@@ -70,7 +69,7 @@ class SoftmaxUnitConfig(_Strict):
     units_per_head: int = Field(default=1, ge=1, le=MAX_COUNT, description="Softmax units per attention head (Fig. 9: one) (unit: units).")
 
 
-class AccumulatorConfig(_Strict):
+class AccumulatorConfig(Frozen):
     """Tile/global accumulators that add partial sums of row chunks and weight slices (Fig. 8a)."""
 
     energy_pj_per_element: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PJ, description="Energy per partial sum added (unit: pJ).")
@@ -79,7 +78,7 @@ class AccumulatorConfig(_Strict):
     )
 
 
-class InterconnectConfig(_Strict):
+class InterconnectConfig(Frozen):
     """Chip interconnect moving layer outputs between tiles (intra/inter-tile communication, Fig. 12)."""
 
     energy_pj_per_byte: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PJ, description="Energy per byte moved (unit: pJ).")
@@ -89,7 +88,7 @@ class InterconnectConfig(_Strict):
     ports: int = Field(default=1, ge=1, le=MAX_COUNT, description="Transfers the interconnect carries at once (unit: transfers).")
 
 
-class ReadCircuitSplit(_Strict):
+class ReadCircuitSplit(Frozen):
     """How one crossbar read's energy and delay divide among the circuits of Fig. 12.
 
     Table III gives E_R,X and D_R,X for a whole crossbar read including its
@@ -116,7 +115,7 @@ class ReadCircuitSplit(_Strict):
         return self
 
 
-class CrossbarFidelity(_Strict):
+class CrossbarFidelity(Frozen):
     """Named readings of the TReX text where it allows more than one (each default cites its sentence).
 
     ``tb_edap_share``: what "the contribution [of the transformation blocks] to EDAP" means.
@@ -138,13 +137,8 @@ class CrossbarFidelity(_Strict):
     )
 
 
-class CrossbarChipConfig(_Strict):
-    schema_version: int = Field(default=1, description="Config format version (unit: none).")
+class CrossbarChipConfig(HwConfigHeader):
     kind: Literal["crossbar_chip"] = Field(description="Selects this schema (unit: none).")
-    name: str = Field(description="Config name (unit: none).")
-    description: str = Field(default="", description="What the config is (unit: none).")
-    technology_nm: int = Field(ge=1, le=10**6, description="CMOS technology (unit: nm).")
-    clock_hz: float = Field(ge=1e3, le=1e12, description="Clock that discretises simulated time (unit: Hz).")
     crossbar: CrossbarGeometry
     devices: dict[str, Device] = Field(description="Device types by name, e.g. fefet, sram (unit: none).")
     layer_device: dict[str, str] = Field(

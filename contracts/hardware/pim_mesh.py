@@ -14,7 +14,10 @@ import re
 from collections.abc import Iterator, Set
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from contracts.base import Frozen
+from contracts.hardware.common import HwConfigHeader
 
 # Bounds that keep every derived quantity meaningful (issue 12, "Numbers"): a
 # value outside them is rejected at load with one sentence naming the field,
@@ -30,16 +33,12 @@ MAX_WIDTH = 2**20  # any per-cycle width (unit: bits or bytes per cycle)
 MAX_ENERGY_PJ = 1e9  # any per-event energy (unit: pJ)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class MeshShape(_Strict):
+class MeshShape(Frozen):
     rows: int = Field(ge=1, le=MAX_MESH_SIDE, description="H_A, node rows (unit: nodes).")
     cols: int = Field(ge=1, le=MAX_MESH_SIDE, description="W_A, node columns (unit: nodes).")
 
 
-class PeArray(_Strict):
+class PeArray(Frozen):
     rows: int = Field(ge=1, le=MAX_WIDTH, description="PE array rows r (unit: PEs).")
     cols: int = Field(ge=1, le=MAX_WIDTH, description="PE array columns r (unit: PEs).")
     macs_per_pe_per_cycle: int = Field(default=1, ge=1, le=MAX_WIDTH, description="MACs per PE per cycle (unit: MAC/cycle).")
@@ -48,14 +47,14 @@ class PeArray(_Strict):
     leakage_uw_per_mac: float = Field(ge=0, le=MAX_ENERGY_PJ, description="Static (leakage) power of one MAC unit, drawn whether busy or idle (unit: uW).")
 
 
-class Buffers(_Strict):
+class Buffers(Frozen):
     sram_bytes: int = Field(ge=1, le=MAX_BYTES, description="SRAM buffers for inputs, weights and outputs (unit: bytes).")
     energy_pj_per_byte: float = Field(ge=0, le=MAX_ENERGY_PJ, description="SRAM buffer access energy (unit: pJ/byte).")
     bytes_per_cycle: int = Field(ge=1, le=MAX_WIDTH, description="Buffer <-> PE bandwidth (unit: bytes/cycle).")
     leakage_nw_per_byte: float = Field(ge=0, le=MAX_ENERGY_PJ, description="Static (leakage) power of the SRAM buffer per byte of capacity (unit: nW/byte).")
 
 
-class Acu(_Strict):
+class Acu(Frozen):
     lanes: int = Field(ge=1, le=MAX_WIDTH, description="Elements the ACU processes per cycle (unit: elements/cycle).")
     cycles_per_element: dict[str, float] = Field(
         description="Per-function cost in lane-cycles per element: softmax, layernorm, gelu, add, reduce (unit: cycles/element)."
@@ -73,7 +72,7 @@ class Acu(_Strict):
         return v
 
 
-class Dram(_Strict):
+class Dram(Frozen):
     banks_per_node: int = Field(ge=1, le=1024, description="DRAM banks per node (unit: banks).")
     bank_capacity_bytes: int = Field(ge=1, le=MAX_BYTES, description="Capacity of one bank (unit: bytes).")
     interface_bits: int = Field(ge=8, le=MAX_WIDTH, description="Bank interface width per cycle of the logic clock (unit: bits).")
@@ -87,7 +86,7 @@ class Dram(_Strict):
     refresh_window_ms: float = Field(gt=0, le=1e6, description="Every row is refreshed (one activate + precharge) once per window, tREFW (unit: ms).")
 
 
-class Noc(_Strict):
+class Noc(Frozen):
     flit_bits: int = Field(ge=8, le=MAX_WIDTH, description="Flit width = link bandwidth per cycle (unit: bits).")
     router_pipeline_cycles: int = Field(ge=1, le=MAX_CYCLES_FIELD, description="Router traversal per hop (unit: cycles).")
     link_latency_cycles: int = Field(ge=0, le=MAX_CYCLES_FIELD, description="Wire delay per hop on top of the router (unit: cycles).")
@@ -102,7 +101,7 @@ class Noc(_Strict):
     )
 
 
-class PimFidelity(_Strict):
+class PimFidelity(Frozen):
     """Named readings of the Allspark text where it allows more than one (each default cites its sentence).
 
     ``subsampled_attention``: how a global sub-sampled attention block (Twins-SVT GSA) is split into
@@ -125,13 +124,8 @@ class PimFidelity(_Strict):
     )
 
 
-class PimMeshConfig(_Strict):
-    schema_version: int = Field(default=1, description="Config format version (unit: none).")
+class PimMeshConfig(HwConfigHeader):
     kind: Literal["pim_mesh"] = Field(description="Selects this schema (unit: none).")
-    name: str = Field(description="Config name (unit: none).")
-    description: str = Field(default="", description="What the config is (unit: none).")
-    technology_nm: int = Field(ge=1, le=10**6, description="Logic die technology (unit: nm).")
-    clock_hz: float = Field(ge=1e3, le=1e12, description="Logic clock (unit: Hz).")
     bytes_per_element: int = Field(ge=1, le=64, description="Datatype width: INT8 in Allspark (unit: bytes).")
     mesh: MeshShape
     pe_array: PeArray

@@ -22,7 +22,8 @@ import json
 from scheduler.crossbar.mapping import ChipMapping, EncoderPlan, Step
 from simulator.families.crossbar_chip.summary import uncongested_schedule
 from contracts.hardware.crossbar_chip import CrossbarChipConfig
-from contracts.program import Instruction, Program, Provenance, Segment, SolverInfo, Stream
+from contracts.program import (Accum, Instruction, InstructionBase, Program, Provenance, Segment, Softmax,
+                               SolverInfo, Stream, XbarRead, XbarWrite, Xfer)
 
 # Fig. 8b stage of each step kind/role, recorded as the instruction's phase.
 _PHASE = {("read", "q"): 1, ("read", "k"): 1, ("read", "v"): 1, ("write", "attn_qk"): 2, ("write", "attn_av"): 2,
@@ -36,13 +37,13 @@ def _segment(plan: EncoderPlan, hw: CrossbarChipConfig, units_per_head: int) -> 
     next_id = 0
     out_bytes = -(-hw.crossbar.input_bits // 8)
 
-    def emit(unit: str, deps: list[int], step: Step, **kw) -> int:
+    def emit(unit: str, deps: list[int], step: Step, op: type[InstructionBase], **kw) -> int:
         nonlocal next_id
         stream = streams.setdefault(unit, [])
         role = step.layer.role if step.layer else "softmax"
-        ins = Instruction(id=next_id, deps=deps,
-                          layer=role, block=plan.index - 1, stage=1,
-                          phase=_PHASE.get((step.kind, step.layer.role if step.layer else None)), **kw)
+        ins = op(id=next_id, deps=deps,
+                 layer=role, block=plan.index - 1, stage=1,
+                 phase=_PHASE.get((step.kind, step.layer.role if step.layer else None)), **kw)
         stream.append(ins)
         next_id += 1
         return ins.id
@@ -56,20 +57,20 @@ def _segment(plan: EncoderPlan, hw: CrossbarChipConfig, units_per_head: int) -> 
                          for u in range(units_per_head)]
                 for u, rows in enumerate(share):
                     if rows:
-                        ends.append(emit(f"softmax[{h * units_per_head + u}]", deps, step, op="SOFTMAX",
+                        ends.append(emit(f"softmax[{h * units_per_head + u}]", deps, step, Softmax,
                                          category="softmax", rows=rows, cols=step.cols))
         else:
             lay = step.layer
             for k, tile in enumerate(lay.tiles):
                 unit = f"tile[{tile}]"
                 if step.kind == "write":
-                    ends.append(emit(unit, deps, step, op="XBAR_WRITE", category="xbar_write",
+                    ends.append(emit(unit, deps, step, XbarWrite, category="xbar_write",
                                      xbars=lay.tile_xbars[k], rows=min(hw.crossbar.size, lay.in_dim)))
                     continue
-                emit(unit, deps, step, op="XBAR_READ", category="compute", xbars=lay.tile_xbars[k],
+                emit(unit, deps, step, XbarRead, category="compute", xbars=lay.tile_xbars[k],
                      vectors=lay.vectors, elements=lay.tile_weights[k])
-                emit(unit, [], step, op="ACCUM", category="accumulate", elements=lay.vectors * lay.tile_cols[k])
-                ends.append(emit(unit, [], step, op="XFER", category="communication",
+                emit(unit, [], step, Accum, category="accumulate", elements=lay.vectors * lay.tile_cols[k])
+                ends.append(emit(unit, [], step, Xfer, category="communication",
                                  bytes=lay.vectors * lay.tile_cols[k] * out_bytes))
         last_ids[step.name] = ends
     kind = "reuse" if plan.reused else "encoder"

@@ -4,7 +4,8 @@ Modelled: the same execution rules as :mod:`simulator.engine.core` (in-order
 units, dependencies, SEND/RECV pairing) with every instruction taking its
 closed-form duration and every transfer its zero-load network latency
 (:func:`simulator.families.pim_mesh.costmodel.noc_zero_load_cycles`). It is a longest-path
-pass over the dependency graph in topological order, no SimPy.
+pass over the dependency graph in topological order
+(:func:`contracts.graph.topological_order`), no SimPy.
 
 Abstracted away: all contention (link and router conflicts, SRAM buffer
 back-pressure). On a program without contention the DES must give exactly
@@ -15,36 +16,29 @@ is part of the program's order and therefore appears here too.
 
 from __future__ import annotations
 
-from collections import deque
-
+from contracts.graph import CycleError, topological_order
 from simulator.engine.core import RECV, CompiledSegment
 
 
 def contention_free_times(seg: CompiledSegment) -> tuple[list[int], list[int]]:
     """Start and end cycle (relative to the segment start) of every instruction."""
     n = len(seg.ops)
-    succ: list[list[int]] = [[] for _ in range(n)]
-    indeg = [0] * n
     prev_on_unit = [-1] * n
+    preds: dict[int, list[int]] = {op.index: list(op.deps) for op in seg.ops}
     for idx in seg.streams.values():
         for a, b in zip(idx, idx[1:]):
             prev_on_unit[b] = a
-            succ[a].append(b)
-            indeg[b] += 1
+            preds[b].append(a)
     for op in seg.ops:
-        for d in op.deps:
-            succ[d].append(op.index)
-            indeg[op.index] += 1
         if op.kind == RECV:
-            succ[op.partner].append(op.index)
-            indeg[op.index] += 1
+            preds[op.index].append(op.partner)
+    try:
+        order = topological_order(preds)
+    except CycleError:
+        raise ValueError(f"segment '{seg.name}' has a dependency cycle") from None
     start = [0] * n
     end = [0] * n
-    queue = deque(i for i in range(n) if indeg[i] == 0)
-    done = 0
-    while queue:
-        i = queue.popleft()
-        done += 1
+    for i in order:
         op = seg.ops[i]
         t = end[prev_on_unit[i]] if prev_on_unit[i] >= 0 else 0
         for d in op.deps:
@@ -55,12 +49,6 @@ def contention_free_times(seg: CompiledSegment) -> tuple[list[int], list[int]]:
             end[i] = max(t, end[op.partner])
         else:
             end[i] = t + op.duration_cycles
-        for j in succ[i]:
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                queue.append(j)
-    if done != n:
-        raise ValueError(f"segment '{seg.name}' has a dependency cycle")
     return start, end
 
 

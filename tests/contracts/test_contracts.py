@@ -10,7 +10,8 @@ import pytest
 from contracts.atomic import write_json, write_text
 from contracts.errors import UserError
 from contracts.hardware import load_hw
-from contracts.program import Instruction, Program, Provenance, Segment, SolverInfo, Stream, load_program, validate_program
+from contracts.program import (Acu, Gemm, Program, Provenance, Recv, Segment, Send, SolverInfo, Stream, load_program,
+                               make_instruction, validate_program)
 
 
 def _prog(streams: list[Stream]) -> Program:
@@ -27,8 +28,8 @@ def _prog(streams: list[Stream]) -> Program:
 
 def _send_recv(bytes_recv: int = 64) -> list[Stream]:
     return [
-        Stream(unit="node[0][0].ni", instructions=[Instruction(id=1, op="SEND", peer="node[0][1]", bytes=64, msg=7)]),
-        Stream(unit="node[0][1].ni", instructions=[Instruction(id=2, op="RECV", peer="node[0][0]", bytes=bytes_recv, msg=7)]),
+        Stream(unit="node[0][0].ni", instructions=[Send(id=1, peer="node[0][1]", bytes=64, msg=7)]),
+        Stream(unit="node[0][1].ni", instructions=[Recv(id=2, peer="node[0][0]", bytes=bytes_recv, msg=7)]),
     ]
 
 
@@ -46,19 +47,19 @@ def test_valid_program_passes_and_roundtrips(tmp_path):
     [
         (_send_recv(bytes_recv=32), "sends 64 bytes but receives 32"),
         (_send_recv()[:1], "has no matching RECV"),
-        ([Stream(unit="node[0][0].pe", instructions=[Instruction(id=1, op="GEMM", m=1, k=1, n=1, deps=[9])])], "unknown id 9"),
+        ([Stream(unit="node[0][0].pe", instructions=[Gemm(id=1, m=1, k=1, n=1, deps=[9])])], "unknown id 9"),
         (
-            [Stream(unit="node[0][0].pe", instructions=[Instruction(id=1, op="GEMM", m=1, k=1, n=1, deps=[2]),
-                                                         Instruction(id=2, op="GEMM", m=1, k=1, n=1)])],
+            [Stream(unit="node[0][0].pe", instructions=[Gemm(id=1, m=1, k=1, n=1, deps=[2]),
+                                                         Gemm(id=2, m=1, k=1, n=1)])],
             "cycle",
         ),
         (
-            [Stream(unit="node[0][0].pe", instructions=[Instruction(id=1, op="GEMM", m=1, k=1, n=1)]),
-             Stream(unit="node[0][0].acu", instructions=[Instruction(id=1, op="ACU", func="gelu", elements=4)])],
+            [Stream(unit="node[0][0].pe", instructions=[Gemm(id=1, m=1, k=1, n=1)]),
+             Stream(unit="node[0][0].acu", instructions=[Acu(id=1, func="gelu", elements=4)])],
             "id 1 is used twice",
         ),
-        ([Stream(unit="node[99][0].pe", instructions=[Instruction(id=1, op="GEMM", m=1, k=1, n=1)])], "does not exist in the hardware config"),
-        ([Stream(unit="node[0][0].pe", instructions=[Instruction(id=1, op="SEND", peer="node[0][1]", bytes=1, msg=1)])], "must be on a node's .ni unit"),
+        ([Stream(unit="node[99][0].pe", instructions=[Gemm(id=1, m=1, k=1, n=1)])], "does not exist in the hardware config"),
+        ([Stream(unit="node[0][0].pe", instructions=[Send(id=1, peer="node[0][1]", bytes=1, msg=1)])], "must be on a node's .ni unit"),
     ],
 )
 def test_invalid_programs_name_the_offence(streams, fragment):
@@ -68,7 +69,7 @@ def test_invalid_programs_name_the_offence(streams, fragment):
 
 def test_instruction_without_its_sizes_is_rejected():
     with pytest.raises(ValueError, match="lacks k, n"):
-        Instruction(id=1, op="GEMM", m=4)
+        make_instruction(id=1, op="GEMM", m=4)
 
 
 def test_corrupt_program_file_is_one_sentence(tmp_path):
