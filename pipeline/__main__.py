@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -39,13 +38,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HW_DIR = os.path.join(REPO, "hw_configs")
 DEFAULT_PIM = "pim-dram-16x16"
 SMALL_PIM = "pim-dram-8x8"  # Allspark deploys PVT on an 8x8 node array (Section VIII-A)
-
-
-def _stage_built(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(f"{module}.__main__") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -85,8 +77,6 @@ def _positive_int(name: str):
 def _preflight(a, hw: str) -> None:
     """Check every argument before any work starts (``python -m scheduler check``: about a second,
     no tracing), so a bad BATCH, METHOD, SET, REUSE or TARGET_DELAY_MS is refused before the trace."""
-    if not _stage_built("scheduler"):
-        return
     cmd = [sys.executable, "-m", "scheduler", "check", "--hw", hw, "--method", getattr(a, "method", "allspark"),
            "--batch", str(getattr(a, "batch", 1))]
     for s in a.set or []:
@@ -106,11 +96,6 @@ def _resolve_hw(hw: str, sets: list[str]) -> dict:
     if not os.path.isfile(path):
         names = sorted(f[:-5] for f in os.listdir(HW_DIR) if f.endswith(".yaml")) if os.path.isdir(HW_DIR) else []
         _fail(f"unknown hardware config '{hw}'; known configs: {', '.join(names) or 'none yet'}")
-    if not _stage_built("simulator"):
-        with open(path) as f:
-            m = re.search(r"^kind:\s*(\S+)", f.read(), re.M)
-        return {"name": os.path.splitext(os.path.basename(path))[0], "kind": m.group(1) if m else "unknown",
-                "digest": _digest_file(path)}
     cmd = [sys.executable, "-m", "simulator", "hw", "--hw", hw]
     for item in sets:
         cmd += ["--set", item]
@@ -237,8 +222,6 @@ def _rel(path: str) -> str:
 
 
 def _trace(a, out_dir: str, reuse: str | None = None) -> str:
-    if not _stage_built("workloads"):
-        _fail("the workload tracer (python -m workloads) is not built yet", 3)
     wl = os.path.join(out_dir, "workload.json")
     cmd = [sys.executable, "-m", "workloads", "trace", a.model, "--img", str(a.img), "--out", wl]
     if reuse:
@@ -247,11 +230,7 @@ def _trace(a, out_dir: str, reuse: str | None = None) -> str:
     return wl
 
 
-def _schedule(a, out_dir: str, wl: str) -> str | None:
-    if not _stage_built("scheduler"):
-        print("[schedule] NOT BUILT YET: the scheduler (python -m scheduler) does not exist in this checkout; "
-              "stopping after the trace. No schedule or results were produced.")
-        return None
+def _schedule(a, out_dir: str, wl: str) -> str:
     prog = os.path.join(out_dir, "program.json")
     cmd = [sys.executable, "-m", "scheduler", "solve", "--workload", wl, "--hw", a.hw, "--out", prog,
            "--method", a.method, "--batch", str(a.batch)]
@@ -262,10 +241,6 @@ def _schedule(a, out_dir: str, wl: str) -> str | None:
 
 
 def _simulate(a, out_dir: str, prog: str, mode: str | None = None) -> None:
-    if not _stage_built("simulator"):
-        print("[simulate] NOT BUILT YET: the simulator (python -m simulator) does not exist in this checkout; "
-              "stopping after the schedule. No simulated results were produced.")
-        return
     cmd = [sys.executable, "-m", "simulator", "run", "--program", prog, "--hw", a.hw, "--out", out_dir]
     if mode:
         cmd += ["--mode", mode]
@@ -347,8 +322,6 @@ def _pim_reuse_plan(a, out_dir: str, base_wl: str) -> tuple[str, str]:
             os.makedirs(pdir, exist_ok=True)
             wl = base_wl if n == 0 else _trace(a, pdir, specs[n])
             prog = _schedule(a, pdir, wl)
-            if prog is None:
-                _fail("TARGET_DELAY_MS on a PIM mesh needs the scheduler, which is not built yet", 3)
             _simulate(a, pdir, prog, mode="block-reuse")
             with open(os.path.join(pdir, "result.json")) as f:
                 probes[n] = float(json.load(f)["latency"]["ms"])
@@ -390,8 +363,6 @@ def cmd_sim(a, simulate: bool = True) -> None:
         reuse = a.reuse
         probe = None
         if a.target_delay_ms:
-            if not _stage_built("scheduler"):
-                _fail("TARGET_DELAY_MS needs the scheduler (Algorithm 1), which is not built yet", 3)
             base = _trace(a, out_dir)
             if kind == "crossbar_chip":
                 reuse = _trex_plan(a, out_dir, base)
@@ -406,7 +377,7 @@ def cmd_sim(a, simulate: bool = True) -> None:
         else:
             wl = _trace(a, out_dir, reuse)
             prog = _schedule(a, out_dir, wl)
-        if prog and simulate:
+        if simulate:
             _simulate(a, out_dir, prog)
     _done(final)
 
@@ -432,8 +403,6 @@ def cmd_trace(a) -> None:
 def cmd_replay(a) -> None:
     if not os.path.isfile(a.program):
         _fail(f"program file '{a.program}' does not exist")
-    if not _stage_built("simulator"):
-        _fail("the simulator (python -m simulator) is not built yet", 3)
     a.hw = a.hw or DEFAULT_PIM
     hw = _resolve_hw(a.hw, a.set)
     src = os.path.basename(os.path.dirname(os.path.abspath(a.program)))

@@ -9,8 +9,9 @@
 no solver), so ``python -m pipeline`` refuses a bad ``BATCH``, ``METHOD``,
 ``SET`` or ``REUSE`` before tracing starts.
 
-``solve`` dispatches on the hardware config's kind: PIM meshes go to
-``scheduler.allspark``, crossbar chips to ``scheduler.crossbar``.
+``solve`` and ``check`` look the hardware config's kind up in
+:mod:`scheduler.families`: PIM meshes go to ``scheduler.allspark``, crossbar
+chips to ``scheduler.crossbar``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from contracts.errors import OneLineArgumentParser, UserError, cli_entry
+from scheduler.families import scheduler_family
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,19 +88,9 @@ def check_arguments(args, hw) -> None:
 
     if args.batch < 1:
         raise UserError(f"--batch (BATCH) must be at least 1, got {args.batch}")
-    if hw.kind == "pim_mesh":
-        from scheduler.allspark.problem import METHODS
-
-        if args.method not in METHODS:
-            raise UserError(f"unknown method '{args.method}' for a PIM mesh; choose one of {', '.join(METHODS)}")
-    else:
-        from scheduler.crossbar.baselines import parse_method
-
-        parse_method(args.method)
+    scheduler_family(hw.kind).cli().check_method(args.method)
     tdm = getattr(args, "target_delay_ms", None)
     if tdm is not None:
-        if hw.kind not in ("crossbar_chip", "pim_mesh"):
-            raise UserError(f"--target-delay-ms (TARGET_DELAY_MS, TReX Algorithm 1) needs a crossbar or PIM-mesh config, not {hw.kind}")
         if not (math.isfinite(tdm) and tdm > 0):
             raise UserError(f"--target-delay-ms (TARGET_DELAY_MS) must be a positive number of milliseconds, got {tdm:g}")
     reuse = getattr(args, "reuse", None)
@@ -120,11 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "check":
         check_arguments(args, hw)
     elif args.cmd == "solve":
-        if hw.kind == "pim_mesh":
-            from scheduler.allspark.cli import solve
-        else:
-            from scheduler.crossbar.cli import solve
-        solve(args, hw)
+        scheduler_family(hw.kind).cli().solve(args, hw)
     elif args.cmd == "trex-plan":
         if hw.kind != "crossbar_chip":
             raise UserError(f"trex-plan needs a crossbar_chip config, '{args.hw}' is a {hw.kind}")

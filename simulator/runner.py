@@ -8,10 +8,9 @@ second), optional ``trace.json`` (Chrome/Perfetto), ``report.md``, PNGs and
 PNGs and CSV are rendered from ``result.json`` alone.
 Every file is written atomically through :mod:`contracts.atomic`.
 
-The program's kind selects the engine: ``pim_mesh`` ->
-:func:`simulator.families.pim_mesh.units.simulate`, ``crossbar_chip`` ->
-:func:`simulator.families.crossbar_chip.units.simulate`; a program whose kind does not
-match the hardware config is refused with one sentence.
+The program's kind selects the hardware family (:func:`simulator.families.family`),
+which supplies the engine, the result schema and the report; a program whose kind
+does not match the hardware config is refused with one sentence.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from contracts.atomic import read_json, run_folder_lock, write_json, write_text
 from contracts.errors import UserError
 from contracts.hardware.loader import dump_resolved, hw_digest, load_hw
 from contracts.program import load_program
+from simulator.families import family
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,9 @@ def simulate_files(program_path: str, hw_name: str, overrides: list[str] | None 
     program = load_program(program_path, known_units=_known_units(hw))
     if program.kind != hw.kind:
         raise UserError(f"program {program_path!r} targets '{program.kind}' hardware but config '{hw.name}' is '{hw.kind}'")
-    if program.kind == "pim_mesh":
-        from simulator.families.pim_mesh.units import simulate
-
-        result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace,
-                                        program_digest=file_digest(program_path), trace_units=trace_units)
-    else:
-        try:
-            from simulator.families.crossbar_chip.units import simulate as simulate_crossbar
-        except ImportError:
-            raise UserError("the crossbar engine (simulator.families.crossbar_chip.units) is not built yet") from None
-        result, meta, events = simulate_crossbar(program, hw, trace=trace)
+    simulate = family(program.kind, f"program {program_path!r}").load("simulate")
+    result, meta, events = simulate(program, hw, mode=mode, network_mode=network_mode, trace=trace,
+                                    program_digest=file_digest(program_path), trace_units=trace_units)
     result["overrides"] = list(overrides or [])  # an input like the others: the report states every one
     return hw, result, meta, events
 
@@ -133,13 +125,7 @@ def _validate_result(result, path: str) -> None:
 
     if not isinstance(result, dict):
         raise UserError(f"result file {path!r} must hold a JSON object")
-    kind = result.get("kind")
-    if kind == "pim_mesh":
-        from simulator.families.pim_mesh.result import PimResult as model
-    elif kind == "crossbar_chip":
-        from simulator.families.crossbar_chip.result import CrossbarResult as model
-    else:
-        raise UserError(f"result file {path!r} has unknown kind {kind!r} (pim_mesh or crossbar_chip)")
+    model = family(result.get("kind"), f"result file {path!r}").load("result_model")
     try:
         model.model_validate(result)
     except Exception as e:
@@ -147,17 +133,7 @@ def _validate_result(result, path: str) -> None:
 
 
 def _render(result: dict, out_dir: str) -> None:
-    kind = result.get("kind")
-    if kind == "pim_mesh":
-        from simulator.families.pim_mesh.report import render
-    elif kind == "crossbar_chip":
-        try:
-            from simulator.families.crossbar_chip.report import render
-        except ImportError:
-            raise UserError("the crossbar report (simulator.families.crossbar_chip.report) is not built yet") from None
-    else:
-        raise UserError(f"result.json has unknown kind {kind!r}")
-    render(result, out_dir)
+    family(result.get("kind"), "result.json").load("render")(result, out_dir)
     from simulator.units_csv import units_csv
 
     write_text(os.path.join(out_dir, UNITS_FILE), units_csv(result))

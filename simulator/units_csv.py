@@ -71,7 +71,9 @@ def crossbar_rows(r: dict) -> list[list[str]]:
 
 
 def units_csv(result: dict) -> str:
-    rows = pim_rows(result) if result.get("kind") == "pim_mesh" else crossbar_rows(result)
+    from simulator.families import family
+
+    rows = family(result.get("kind"), "result.json").load("units_rows")(result)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)

@@ -493,13 +493,9 @@ def _apply_reuse(spec: ModelSpec, model, reuse_spec: str, n_blocks: int):
             f"attention reuse applies to isotropic models and to {', '.join(LOCAL_REUSE_FAMILIES)} stages, "
             f"and '{spec.name}' is {spec.family}"
         )
-    try:
-        from contracts.reuse_spec import parse_spec
-        from workloads.reuse.transform import apply_attention_reuse
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("workloads.reuse"):
-            raise UserError("attention reuse (--reuse) is not built yet: workloads.reuse is missing", 3) from None
-        raise
+    from contracts.reuse_spec import parse_spec
+    from workloads.reuse.transform import apply_attention_reuse
+
     reuse = sorted(parse_spec(reuse_spec, n_blocks))
     transformed = apply_attention_reuse(model, reuse)
     return (transformed if transformed is not None else model), reuse

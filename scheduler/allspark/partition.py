@@ -64,7 +64,7 @@ round carries the padded chunk of the largest node (ceil shares).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from contracts.workload import Block, Op, WorkloadGraph
 
@@ -478,13 +478,6 @@ class Ring:
 Step = Gemm | Acu | Ring
 
 
-@dataclass(frozen=True)
-class NodeWork:
-    """Ordered steps of one node for one image; weight-sharing rings are run once per batch."""
-
-    steps: tuple[Step, ...]
-
-
 def _gemm_for_node(g: GemmSpec, part: Partition, branches: int, branch: int, i: int, j: int, heads_total: int) -> Gemm | None:
     rows_branch = split_at(g.rows, branches, branch)
     m = split_at(rows_branch, part.u, i)
@@ -703,25 +696,3 @@ def weight_bytes_per_node(weight_elems: int, layers: list[Partition], elem: int,
         return weight_elems * elem
     parts = sorted(set(layers)) if reuse else list(layers)
     return sum(ceil_div(weight_elems, p.v * (p.g if sharing else 1)) for p in parts) * elem
-
-
-@dataclass
-class MemoryReport:
-    """Per-node memory of a schedule (bytes), by block kind."""
-
-    weights: dict[str, int] = field(default_factory=dict)  # block weights x blocks, per kind
-    transition_weights: dict[str, int] = field(default_factory=dict)
-    fixed_weights: int = 0  # stem and head, spread over all nodes
-    workspace: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def weights_total(self) -> int:
-        return sum(self.weights.values()) + sum(self.transition_weights.values()) + self.fixed_weights
-
-    @property
-    def workspace_max(self) -> int:
-        return max(self.workspace.values(), default=0)
-
-    @property
-    def total(self) -> int:
-        return self.weights_total + self.workspace_max

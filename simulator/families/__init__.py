@@ -1,1 +1,67 @@
-"""Hardware families: one sub-package per hardware ``kind``."""
+"""Hardware families: one sub-package per hardware ``kind``, registered once, looked up by kind.
+
+A family bundles what the simulator needs to run and report one kind of
+hardware: its schema (in :mod:`contracts.hardware`, which the scheduler reads
+too), its cost model, its unit models for the generic executor
+(``<family>/units.py``: the only family module that imports SimPy), the result
+builder and result schema, and the report. The runner, the CLIs and the studies
+look a family up with :func:`family` instead of branching on ``kind``.
+
+Each family registers itself from its package ``__init__`` with
+:func:`register_family`; the heavy modules (SimPy, matplotlib) are named by
+dotted path and imported only when a run or a report needs them, so
+``import simulator`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from contracts.errors import UserError
+
+__all__ = ["Family", "family", "known_kinds", "register_family"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One hardware family; every callable is named as ``"module:attribute"`` and loaded on first use."""
+
+    kind: str
+    description: str
+    simulate: str  # (program, hw, *, mode, network_mode, trace, program_digest, trace_units) -> (result, meta, events)
+    result_model: str  # the pydantic model result.json of this kind validates against
+    render: str  # (result, out_dir) -> None: report.md and plots
+    units_rows: str  # (result) -> rows of units.csv
+
+    def load(self, what: str):
+        module, _, attr = getattr(self, what).partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register_family(fam: Family) -> Family:
+    if fam.kind in _FAMILIES:
+        raise ValueError(f"hardware family '{fam.kind}' is registered twice")
+    _FAMILIES[fam.kind] = fam
+    return fam
+
+
+def _load_builtin() -> None:
+    from simulator.families import pim_mesh, crossbar_chip  # noqa: F401,I001  (registration order: PIM first)
+
+
+def known_kinds() -> list[str]:
+    _load_builtin()
+    return sorted(_FAMILIES)
+
+
+def family(kind, what: str = "hardware") -> Family:
+    """The family registered for ``kind``; one sentence naming the known kinds otherwise."""
+    _load_builtin()
+    fam = _FAMILIES.get(kind) if isinstance(kind, str) else None
+    if fam is None:
+        raise UserError(f"{what} has unknown kind {kind!r} ({' or '.join(_FAMILIES)})")
+    return fam

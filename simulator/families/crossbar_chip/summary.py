@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from simulator.families.crossbar_chip.costmodel import BLOCKS, CIRCUITS, block_of, instruction_cost, tile_area_mm2
+from contracts.graph import topological_order
 from contracts.hardware.crossbar_chip import CrossbarChipConfig
 
 
@@ -69,7 +70,7 @@ def uncongested_schedule(program, hw: CrossbarChipConfig) -> list[Executed]:
         preds = _segment_preds(seg)
         by_id = {ins.id: (stream.unit, ins) for stream in seg.streams for ins in stream.instructions}
         costs = {i: instruction_cost(hw, ins) for i, (_, ins) in by_id.items()}
-        order = _topological(preds)
+        order = topological_order(preds)
         for rep in range(seg.repeat):
             end: dict[int, int] = {}
             for i in order:
@@ -81,25 +82,6 @@ def uncongested_schedule(program, hw: CrossbarChipConfig) -> list[Executed]:
                                     instruction_macs(ins)))
             t0 = max(end.values(), default=t0)
     return out
-
-
-def _topological(preds: dict[int, tuple[int, ...]]) -> list[int]:
-    indeg = {i: len(p) for i, p in preds.items()}
-    succ: dict[int, list[int]] = defaultdict(list)
-    for i, ps in preds.items():
-        for p in ps:
-            succ[p].append(i)
-    ready = sorted(i for i, n in indeg.items() if n == 0)
-    order = []
-    while ready:
-        i = ready.pop(0)
-        order.append(i)
-        for j in sorted(succ[i]):
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                ready.append(j)
-        ready.sort()
-    return order
 
 
 def critical_path(records: list[Executed]) -> list[Executed]:

@@ -94,8 +94,13 @@ def _check_units(program) -> None:
                 raise UserError(f"segment '{seg.name}': unit '{s.unit}' is not a crossbar tile or softmax unit")
 
 
-def simulate(program, hw, *, trace: bool = False) -> tuple[dict, dict, list | None]:
-    """Run ``program`` on crossbar chip ``hw``; returns (result, meta, trace_events or None)."""
+def simulate(program, hw, *, trace: bool = False, mode: str = "full", network_mode: str | None = None,
+             program_digest: str | None = None, trace_units: str | None = None) -> tuple[dict, dict, list | None]:
+    """Run ``program`` on crossbar chip ``hw``; returns (result, meta, trace_events or None).
+
+    The family interface's other options do not apply to a crossbar chip and are ignored: it has
+    no mesh network (``network_mode``), its segments are always simulated in full (``mode``), and its
+    result names no program digest or trace filter."""
     if program.kind != "crossbar_chip" or getattr(hw, "kind", None) != "crossbar_chip":
         raise UserError(f"a {program.kind} program cannot run on a {getattr(hw, 'kind', '?')} hardware config")
     validate_program(program)
