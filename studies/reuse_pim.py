@@ -68,7 +68,7 @@ def n_reuse_points(n_max: int, points: str) -> list[int]:
 def phase_shares(problem, sched, program) -> dict[str, float]:
     """Share of the predicted latency per phase group (the scheduler's phase-barrier timeline)."""
     from scheduler.allspark import costs
-    from scheduler.allspark.partition import node_steps, transition_steps
+    from scheduler.allspark.steps import node_steps, transition_steps
 
     hw, batch = problem.hw, problem.batch
     elem, rows = hw.bytes_per_element, hw.mesh.rows

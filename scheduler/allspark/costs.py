@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from simulator.families.pim_mesh import costmodel as cm
 from contracts.hardware.pim_mesh import PimMeshConfig
 
-from scheduler.allspark.partition import (
-    Acu, BlockKind, Gemm, Partition, Ring, Step, Transition, node_steps, transition_steps,
-)
+from scheduler.allspark.blocks import BlockKind, Transition
+from scheduler.allspark.partition import Partition
+from scheduler.allspark.steps import Acu, Gemm, Ring, Step, node_steps, transition_steps
 
 
 def gemm_step_cycles(hw: PimMeshConfig, g: Gemm) -> tuple[int, int, int]:

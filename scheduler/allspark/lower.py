@@ -44,10 +44,9 @@ from contracts.workload import WorkloadGraph
 
 from scheduler.allspark import costs
 from scheduler.allspark.layout import share_groups, structured_layout
-from scheduler.allspark.partition import (
-    Acu, BlockKind, Gemm, GemmSpec, Partition, Ring, Step, Transition, node_steps, specs_from_ops, split_at,
-    stage_segments, transition_steps,
-)
+from scheduler.allspark.blocks import BlockKind, GemmSpec, Transition, specs_from_ops, split_at, stage_segments
+from scheduler.allspark.partition import Partition
+from scheduler.allspark.steps import Acu, Gemm, Ring, Step, node_steps, transition_steps
 from scheduler.allspark.placement import Placement, place
 from scheduler.allspark.problem import Problem, Schedule, data_parallel_split
 

@@ -36,7 +36,8 @@ import networkx as nx
 import numpy as np
 
 from scheduler.allspark.layout import structured_layout
-from scheduler.allspark.partition import BlockKind, Partition
+from scheduler.allspark.blocks import BlockKind
+from scheduler.allspark.partition import Partition
 
 
 def dependency_graph(interaction: str, grid: tuple[int, int]) -> nx.Graph:

@@ -26,10 +26,9 @@ from contracts.workload import WorkloadGraph
 
 from scheduler.allspark import costs
 from scheduler.allspark.layout import max_subarrays
-from scheduler.allspark.partition import (
-    BlockKind, GemmSpec, Partition, Transition, block_kinds, ceil_div, feature_elems, head_candidates,
-    patch_candidates, specs_from_ops, transitions, workspace_phase_elems,
-)
+from scheduler.allspark.blocks import BlockKind, GemmSpec, Transition, block_kinds, ceil_div, specs_from_ops, transitions
+from scheduler.allspark.partition import Partition, head_candidates, patch_candidates
+from scheduler.allspark.steps import feature_elems, workspace_phase_elems
 
 METHODS = ("allspark", "B", "P", "AH")
 

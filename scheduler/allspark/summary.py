@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scheduler.allspark.partition import Partition, weight_bytes_per_node, workspace_bytes
+from scheduler.allspark.partition import Partition
+from scheduler.allspark.steps import weight_bytes_per_node, workspace_bytes
 from scheduler.allspark.problem import Problem, Schedule, evaluate
 
 MIB = 2**20

@@ -1,7 +1,7 @@
 """Allspark Table V: memory per node (weights, workspace, total) for Swin-B 640 under Table IV's partition.
 
 The partition printed in Table IV is the input (as in tests/test_allspark_memory.py); the memory
-accounting is Eq. 5 / Eq. 7-16 of ``scheduler.allspark.partition`` (``summary.table_v_rows``).
+accounting is Eq. 5 / Eq. 7-16 of ``scheduler.allspark.steps`` (``summary.table_v_rows``).
 """
 
 from __future__ import annotations

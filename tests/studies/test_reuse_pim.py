@@ -9,8 +9,9 @@ import pytest
 
 from scheduler.allspark.baselines import solve_method
 from scheduler.allspark.lower import lower_program
-from scheduler.allspark.partition import Gemm, Partition, Ring, block_kinds, feature_elems, node_steps, \
-    stage_segments, workspace_phase_elems
+from scheduler.allspark.blocks import block_kinds, stage_segments
+from scheduler.allspark.partition import Partition
+from scheduler.allspark.steps import Gemm, Ring, feature_elems, node_steps, workspace_phase_elems
 from scheduler.crossbar.patterns import default_spec
 from contracts.hardware import hw_digest, load_hw
 

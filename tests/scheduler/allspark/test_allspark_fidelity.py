@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from scheduler.allspark.baselines import solve_method
-from scheduler.allspark.partition import block_kinds
+from scheduler.allspark.blocks import block_kinds
 from scheduler.allspark.summary import overall_utilisation
 from contracts.hardware import load_hw
 from workloads.tracer import trace

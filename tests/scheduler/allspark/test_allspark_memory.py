@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from contracts.hardware import load_hw
-from scheduler.allspark.partition import (
-    Partition, block_kinds, shares, transfer_volumes, weight_bytes_per_node, weight_share_volumes,
-)
+from scheduler.allspark.blocks import block_kinds
+from scheduler.allspark.partition import Partition, shares, transfer_volumes, weight_share_volumes
+from scheduler.allspark.steps import weight_bytes_per_node
 from scheduler.allspark.problem import KindSchedule, Schedule, build_problem
 from scheduler.allspark.summary import PAPER_TABLE_V, table_v_rows
 from test_allspark_helpers import swin_b
