@@ -132,93 +132,13 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
     total_cycles = sum(b - a for a, b in segment_spans(records))
     path = critical_path(records)
 
-    energy_block: dict[str, float] = defaultdict(float)
-    energy_circuit: dict[str, float] = defaultdict(float)
-    macs_block: dict[str, int] = defaultdict(int)
-    busy: dict[str, int] = defaultdict(int)
-    unit_energy: dict[str, float] = defaultdict(float)
-    for r in records:
-        blk = block_of(r.layer)
-        for c, e in r.energy_pj:
-            energy_block[blk] += e
-            energy_circuit[c] += e
-            unit_energy[r.unit] += e
-        macs_block[blk] += r.macs
-        busy[r.unit] += r.end - r.start
-
-    delay_block: dict[str, int] = defaultdict(int)
-    delay_circuit: dict[str, float] = defaultdict(float)
-    prev_end = None
-    prev_seg = None
-    for r in path:
-        if prev_seg == (r.seg, r.rep) and r.start > prev_end:
-            delay_block["wait"] += r.start - prev_end
-            delay_circuit["wait"] += r.start - prev_end
-        delay_block[block_of(r.layer)] += r.end - r.start
-        for c, d in r.delay_cycles:
-            delay_circuit[c] += d
-        prev_end, prev_seg = r.end, (r.seg, r.rep)
-
-    roles = tile_roles(program)
-    area_block: dict[str, float] = defaultdict(float)
-    tiles_block: dict[str, int] = defaultdict(int)
-    for unit, role in sorted(roles.items(), key=lambda kv: _unit_key(kv[0])):
-        area_block[block_of(role)] += tile_area_mm2(hw, role)
-        tiles_block[block_of(role)] += 1
-
-    blocks = [b for b in BLOCKS if b in energy_block or b in area_block or b in delay_block] + sorted(
-        b for b in set(energy_block) | set(area_block) if b not in BLOCKS)
-    excluded = () if include_tb else ("tb",)
-
-    def tot(d):
-        return math.fsum(v for k, v in d.items() if k not in excluded)
-
-    energy_pj = tot(energy_block)
-    delay_cycles = total_cycles - (0 if include_tb else delay_block.get("tb", 0))
-    area_mm2 = tot(area_block)
-    macs = sum(v for k, v in macs_block.items() if k not in excluded)
-    base_macs = int(program.notes.get("trex_base_macs", macs))
-    energy_mj = energy_pj * 1e-9
-    delay_ms = delay_cycles * ms_per_cycle
-
-    def figures(e_mj, d_ms, a_mm2, ops):
-        return {
-            "energy_mj": e_mj, "delay_ms": d_ms, "area_mm2": a_mm2, "edap_mj_ms_mm2": e_mj * d_ms * a_mm2,
-            "tops_per_w": ops / (e_mj * 1e-3) / 1e12 if e_mj else 0.0,
-            "tops_per_mm2": ops / (d_ms * 1e-3) / 1e12 / a_mm2 if d_ms and a_mm2 else 0.0,
-        }
-
-    totals = figures(energy_mj, delay_ms, area_mm2, macs)
-    totals.update({
-        "delay_cycles": delay_cycles,
-        "fps": 1e3 / delay_ms if delay_ms else 0.0,
-        "macs": macs,
-        "macs_baseline_model": base_macs,
-        "tops_per_mm2_baseline_macs": base_macs / (delay_ms * 1e-3) / 1e12 / area_mm2 if delay_ms and area_mm2 else 0.0,
-        "tops_per_w_baseline_macs": base_macs / (energy_mj * 1e-3) / 1e12 if energy_mj else 0.0,
-    })
-    tb_e = energy_block.get("tb", 0.0) * 1e-9
-    tb_d = delay_block.get("tb", 0) * ms_per_cycle
-    tb_a = area_block.get("tb", 0.0)
-    with_tb = (energy_mj + (0 if include_tb else tb_e)) * (delay_ms + (0 if include_tb else tb_d)) * (
-        area_mm2 + (0 if include_tb else tb_a))
-    without_tb = (energy_mj - (tb_e if include_tb else 0)) * (delay_ms - (tb_d if include_tb else 0)) * (
-        area_mm2 - (tb_a if include_tb else 0))
-    block_edap = {b: energy_block.get(b, 0.0) * 1e-9 * delay_block.get(b, 0) * ms_per_cycle * area_block.get(b, 0.0)
-                  for b in blocks}
-    edap_increase = (with_tb / without_tb - 1) * 100 if without_tb else 0.0
-    block_sum = math.fsum(block_edap.values())
-    edap_block_share = block_edap.get("tb", 0.0) / block_sum * 100 if block_sum else 0.0
-    reading = hw.fidelity.tb_edap_share
-    tb = {
-        "energy_mj": tb_e, "delay_ms": tb_d, "area_mm2": tb_a, "tiles": tiles_block.get("tb", 0),
-        "macs": macs_block.get("tb", 0),
-        "edap_increase_pct": edap_increase,
-        "edap_block_share_pct": edap_block_share,
-        "edap_share_pct": edap_block_share if reading == "block_product" else edap_increase,
-        "edap_share_reading": reading,
-        "included_in_totals": include_tb,
-    }
+    energy_block, energy_circuit, macs_block, busy, unit_energy = _tally(records)
+    delay_block, delay_circuit = _delays_on_path(path)
+    roles, area_block, tiles_block = _areas(program, hw)
+    blocks, excluded, totals, energy_mj, delay_ms, area_mm2 = _totals(
+        program, hw, total_cycles, energy_block, area_block, delay_block, macs_block, include_tb)
+    tb, block_edap = _tb_figures(hw, energy_block, delay_block, area_block, tiles_block, macs_block, blocks,
+                                 energy_mj, delay_ms, area_mm2, include_tb)
     tiles_used = sorted(roles, key=_unit_key)
     per_tile = [
         {"unit": u, "layer": roles[u], "block": block_of(roles[u]), "busy_cycles": busy[u],
@@ -258,3 +178,118 @@ def summarise(program, hw: CrossbarChipConfig, records: list[Executed], *, inclu
                      "area_mm2": math.fsum(area_block.values()), "macs": sum(macs_block.values()),
                      "instructions": len(records)},
     }
+
+
+def _tally(records: list[Executed]):
+    """Energy by block, circuit and unit; MACs by block; busy cycles by unit."""
+    energy_block: dict[str, float] = defaultdict(float)
+    energy_circuit: dict[str, float] = defaultdict(float)
+    macs_block: dict[str, int] = defaultdict(int)
+    busy: dict[str, int] = defaultdict(int)
+    unit_energy: dict[str, float] = defaultdict(float)
+    for r in records:
+        blk = block_of(r.layer)
+        for c, e in r.energy_pj:
+            energy_block[blk] += e
+            energy_circuit[c] += e
+            unit_energy[r.unit] += e
+        macs_block[blk] += r.macs
+        busy[r.unit] += r.end - r.start
+
+    return energy_block, energy_circuit, macs_block, busy, unit_energy
+
+
+def _delays_on_path(path: list[Executed]):
+    """Delay by block and circuit along the critical path; gaps between its instructions are 'wait'."""
+    delay_block: dict[str, int] = defaultdict(int)
+    delay_circuit: dict[str, float] = defaultdict(float)
+    prev_end = None
+    prev_seg = None
+    for r in path:
+        if prev_seg == (r.seg, r.rep) and r.start > prev_end:
+            delay_block["wait"] += r.start - prev_end
+            delay_circuit["wait"] += r.start - prev_end
+        delay_block[block_of(r.layer)] += r.end - r.start
+        for c, d in r.delay_cycles:
+            delay_circuit[c] += d
+        prev_end, prev_seg = r.end, (r.seg, r.rep)
+
+    return delay_block, delay_circuit
+
+
+def _areas(program, hw: CrossbarChipConfig):
+    """Tile roles of the mapping, and the area and tile count of each block."""
+    roles = tile_roles(program)
+    area_block: dict[str, float] = defaultdict(float)
+    tiles_block: dict[str, int] = defaultdict(int)
+    for unit, role in sorted(roles.items(), key=lambda kv: _unit_key(kv[0])):
+        area_block[block_of(role)] += tile_area_mm2(hw, role)
+        tiles_block[block_of(role)] += 1
+
+    return roles, area_block, tiles_block
+
+
+def _totals(program, hw: CrossbarChipConfig, total_cycles, energy_block, area_block, delay_block, macs_block, include_tb):
+    """Energy, delay, area, EDAP, TOPS/W and TOPS/mm^2 of the run (without the TB unless ``include_tb``)."""
+    ms_per_cycle = 1e3 / hw.clock_hz
+    blocks = [b for b in BLOCKS if b in energy_block or b in area_block or b in delay_block] + sorted(
+        b for b in set(energy_block) | set(area_block) if b not in BLOCKS)
+    excluded = () if include_tb else ("tb",)
+
+    def tot(d):
+        return math.fsum(v for k, v in d.items() if k not in excluded)
+
+    energy_pj = tot(energy_block)
+    delay_cycles = total_cycles - (0 if include_tb else delay_block.get("tb", 0))
+    area_mm2 = tot(area_block)
+    macs = sum(v for k, v in macs_block.items() if k not in excluded)
+    base_macs = int(program.notes.get("trex_base_macs", macs))
+    energy_mj = energy_pj * 1e-9
+    delay_ms = delay_cycles * ms_per_cycle
+
+    def figures(e_mj, d_ms, a_mm2, ops):
+        return {
+            "energy_mj": e_mj, "delay_ms": d_ms, "area_mm2": a_mm2, "edap_mj_ms_mm2": e_mj * d_ms * a_mm2,
+            "tops_per_w": ops / (e_mj * 1e-3) / 1e12 if e_mj else 0.0,
+            "tops_per_mm2": ops / (d_ms * 1e-3) / 1e12 / a_mm2 if d_ms and a_mm2 else 0.0,
+        }
+
+    totals = figures(energy_mj, delay_ms, area_mm2, macs)
+    totals.update({
+        "delay_cycles": delay_cycles,
+        "fps": 1e3 / delay_ms if delay_ms else 0.0,
+        "macs": macs,
+        "macs_baseline_model": base_macs,
+        "tops_per_mm2_baseline_macs": base_macs / (delay_ms * 1e-3) / 1e12 / area_mm2 if delay_ms and area_mm2 else 0.0,
+        "tops_per_w_baseline_macs": base_macs / (energy_mj * 1e-3) / 1e12 if energy_mj else 0.0,
+    })
+    return blocks, excluded, totals, energy_mj, delay_ms, area_mm2
+
+
+def _tb_figures(hw: CrossbarChipConfig, energy_block, delay_block, area_block, tiles_block, macs_block, blocks,
+                energy_mj, delay_ms, area_mm2, include_tb):
+    """The transformation blocks' own figures and their EDAP share (both readings), per-block EDAP."""
+    ms_per_cycle = 1e3 / hw.clock_hz
+    tb_e = energy_block.get("tb", 0.0) * 1e-9
+    tb_d = delay_block.get("tb", 0) * ms_per_cycle
+    tb_a = area_block.get("tb", 0.0)
+    with_tb = (energy_mj + (0 if include_tb else tb_e)) * (delay_ms + (0 if include_tb else tb_d)) * (
+        area_mm2 + (0 if include_tb else tb_a))
+    without_tb = (energy_mj - (tb_e if include_tb else 0)) * (delay_ms - (tb_d if include_tb else 0)) * (
+        area_mm2 - (tb_a if include_tb else 0))
+    block_edap = {b: energy_block.get(b, 0.0) * 1e-9 * delay_block.get(b, 0) * ms_per_cycle * area_block.get(b, 0.0)
+                  for b in blocks}
+    edap_increase = (with_tb / without_tb - 1) * 100 if without_tb else 0.0
+    block_sum = math.fsum(block_edap.values())
+    edap_block_share = block_edap.get("tb", 0.0) / block_sum * 100 if block_sum else 0.0
+    reading = hw.fidelity.tb_edap_share
+    tb = {
+        "energy_mj": tb_e, "delay_ms": tb_d, "area_mm2": tb_a, "tiles": tiles_block.get("tb", 0),
+        "macs": macs_block.get("tb", 0),
+        "edap_increase_pct": edap_increase,
+        "edap_block_share_pct": edap_block_share,
+        "edap_share_pct": edap_block_share if reading == "block_product" else edap_increase,
+        "edap_share_reading": reading,
+        "included_in_totals": include_tb,
+    }
+    return tb, block_edap

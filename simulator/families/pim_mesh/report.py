@@ -60,7 +60,14 @@ def _num(x) -> str:
 
 
 def markdown(r: dict) -> str:
-    lat, pred, en, lb = r["latency"], r["prediction"], r["energy"], r["latency_breakdown"]
+    """report.md: latency and its breakdown, energy, utilisation and segments, component load, counts."""
+    lines = (_latency_section(r) + _energy_section(r) + _utilisation_section(r) + _load_section(r)
+             + _counts_section(r))
+    return "\n".join(lines) + "\n"
+
+
+def _latency_section(r: dict) -> list[str]:
+    lat, pred, lb = r["latency"], r["prediction"], r["latency_breakdown"]
     total = max(lat["cycles"], 1)
     lines = [
         f"# {r['model']} on {r['hw_name']} ({r['method']}, batch {r['batch']})",
@@ -110,7 +117,11 @@ def markdown(r: dict) -> str:
         lines.append(f"| {cat} | {_num(cyc)} | {_pct(cyc / total)} |")
     lines += [f"| **total** | **{_num(lb['total_cycles'])}** | |", "", f"Method: {lb['method']}", "",
               "![latency breakdown](latency_breakdown.png)", ""]
-    lines += _energy_section(r)
+    return lines
+
+
+def _utilisation_section(r: dict) -> list[str]:
+    lines: list[str] = []
     nu = r["node_utilisation"]
     lines += ["## Node utilisation (Allspark Eq. 21)", "", "| stage | utilisation |", "|---|---:|"]
     for stage, u in nu["per_stage"].items():
@@ -128,6 +139,11 @@ def markdown(r: dict) -> str:
         lines.append(f"| {s['name']} | {s['stage'] if s['stage'] is not None else '-'} | {s['repeat']} | "
                      f"{_num(s['cycles_per_repetition'])} | {_num(s['contention_free_cycles_per_repetition'])} | "
                      f"{_num(s['predicted_cycles_per_repetition'])} | {_num(s['total_cycles'])} |")
+    return lines
+
+
+def _load_section(r: dict) -> list[str]:
+    lines: list[str] = []
     lines += ["", "## Component load", "", "| component | count | mean busy | max busy | busiest |", "|---|---:|---:|---:|---|"]
     for label, table in _groups(r):
         if not table:
@@ -141,6 +157,11 @@ def markdown(r: dict) -> str:
                   "| link | busy | bytes |", "|---|---:|---:|"]
         lines += busiest_links(links)
         lines += ["", "![link busy fraction](link_load.png)"]
+    return lines
+
+
+def _counts_section(r: dict) -> list[str]:
+    lines: list[str] = []
     peaks = r["buffer_peak_bytes"]
     c = r["counts"]
     lines += ["", "## Counts", "",
@@ -157,7 +178,7 @@ def markdown(r: dict) -> str:
               f"* SimPy events: {_num(c['sim_events'])}",
               "", "## Invariants checked", ""]
     lines += [f"* {x}" for x in r["invariants_checked"]]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _stage_label(stage: str, r: dict) -> str:

@@ -125,12 +125,24 @@ def summarise(
     program: Program, hw: PimMeshConfig, segments: list[CompiledSegment], run: ExecutionResult, network: Any,
     *, mode: str, network_mode: str, digest: str,
 ) -> dict:
+    """The run's result.json content: five steps, each checking the invariants it can (see the functions)."""
     total = run.total_cycles
     denom = max(total, 1)
     net = network_totals(network, run)
     invariants: list[str] = []
+    lat = _segments_and_latency(hw, segments, run, total, invariants)
+    en = _energy(program, hw, segments, total, denom, net, lat["seg_results"])
+    unit_static, all_units, buffer_energy, buffer_traffic, link_energy, router_energy = _unit_energy(
+        hw, segments, run, total, net, en["dyn"], en["unit_dyn"], en["energy_result"].total_pj, invariants)
+    expected_instr, noc_bytes = _check_conservation(program, run, network, net, invariants)
+    units, routers, links, pe_busy = _loads(hw, run, denom, net, en["unit_dyn"], en["unit_bytes"], unit_static, all_units,
+                                            link_energy, router_energy)
+    return _result(program, hw, run, total, digest, mode, network_mode, lat, en, units, routers, links, pe_busy,
+                   buffer_traffic, buffer_energy, expected_instr, noc_bytes, invariants)
 
-    # -- segments, latency breakdown, node utilisation
+
+def _segments_and_latency(hw, segments, run, total, invariants) -> dict:
+    """Per-segment results, the latency breakdown (checked to sum per segment and in total), node utilisation."""
     by_segment: dict[int, list] = {}
     for rec in run.records:
         by_segment.setdefault(rec.segment, []).append(rec)
@@ -174,7 +186,13 @@ def summarise(
     per_stage = {k: (util_num[k] / util_den[k] if util_den[k] else 0.0) for k in sorted(util_num)}
     overall_util = sum(util_num.values()) / sum(util_den.values()) if sum(util_den.values()) else 0.0
 
-    # -- energy: dynamic from the instructions' action counts, static from the simulated time
+    return {"seg_results": seg_results, "breakdown": breakdown, "cf_total": cf_total, "cp_queueing": cp_queueing,
+            "buffer_stalls": buffer_stalls, "per_stage": per_stage, "overall_util": overall_util}
+
+
+def _energy(program, hw, segments, total, denom, net, seg_results) -> dict:
+    """Dynamic energy from the instructions' action counts, static from the simulated time; sums checked."""
+    nodes_total = hw.mesh.rows * hw.mesh.cols
     dram_read = dram_written = 0
     unit_dyn: dict[str, float] = {}
     unit_bytes: dict[str, int] = {}
@@ -230,6 +248,13 @@ def summarise(
         method=ENERGY_METHOD,
     )
 
+    return {"energy_result": energy_result, "dyn": dyn, "unit_dyn": unit_dyn, "unit_bytes": unit_bytes,
+            "dram_read": dram_read, "dram_written": dram_written}
+
+
+def _unit_energy(hw, segments, run, total, net, dyn, unit_dyn, energy_total, invariants):
+    """Per-unit energy (fills ``unit_dyn``), SRAM buffers, links and routers; checked to sum to the total."""
+    nodes_total = hw.mesh.rows * hw.mesh.cols
     # per-unit energy: each instruction's dynamic energy on its unit (flit-hops on the links instead of the NI),
     # each unit's leakage over the run; router leakage on routers; SRAM buffers per node
     per_node_static = {k: mw * 1e9 * total / hw.clock_hz for k, mw in cm.static_power_mw(hw).items()}
@@ -275,7 +300,11 @@ def summarise(
     invariants.append("energy breakdown (by action, component, stage and unit) sums to the total; NoC energy counted by the "
                       "network equals the closed form")
 
-    # -- conservation and quiescence
+    return unit_static, all_units, buffer_energy, buffer_traffic, link_energy, router_energy
+
+
+def _check_conservation(program, run, network, net, invariants) -> tuple[int, dict[str, int]]:
+    """Quiescence and conservation: instructions, packets, buffer bytes, bytes sent/received/injected, MACs."""
     expected_instr = program.instruction_count(expanded=True)
     if run.instructions_executed != expected_instr:
         raise InvariantError(f"{run.instructions_executed} of {expected_instr} instructions completed")
@@ -297,7 +326,11 @@ def summarise(
         raise InvariantError(f"{run.macs_executed} MACs executed but the program expects {program.macs_expected}")
     invariants.append("MACs executed == program.macs_expected")
 
-    # -- per-unit, per-router and per-link load
+    return expected_instr, noc_bytes
+
+
+def _loads(hw, run, denom, net, unit_dyn, unit_bytes, unit_static, all_units, link_energy, router_energy):
+    """Busy cycles, fractions, bytes and energy of every unit, router and link; PE busy per node."""
     busy = run.unit_busy_cycles
     units = {
         u: Busy(busy_cycles=busy.get(u, 0), busy_fraction=min(1.0, busy.get(u, 0) / denom), bytes=unit_bytes.get(u, 0),
@@ -318,6 +351,16 @@ def summarise(
         node: units[f"{node}.pe"].busy_fraction if f"{node}.pe" in units else 0.0 for node in hw.node_names()
     }
 
+    return units, routers, links, pe_busy
+
+
+def _result(program, hw, run, total, digest, mode, network_mode, lat, en, units, routers, links, pe_busy,
+            buffer_traffic, buffer_energy, expected_instr, noc_bytes, invariants) -> dict:
+    """Assemble and validate the PimResult."""
+    seg_results, breakdown, cf_total = lat["seg_results"], lat["breakdown"], lat["cf_total"]
+    cp_queueing, buffer_stalls = lat["cp_queueing"], lat["buffer_stalls"]
+    per_stage, overall_util = lat["per_stage"], lat["overall_util"]
+    energy_result, dram_read, dram_written = en["energy_result"], en["dram_read"], en["dram_written"]
     predicted = program.predicted_cycles
     diff = (total - predicted) if predicted is not None else None
     result = PimResult(
