@@ -13,6 +13,7 @@ into one folder take turns instead of interleaving their files.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -116,3 +117,12 @@ def read_json(path: str, what: str) -> Any:
         raise UserError(f"{what} {path!r} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{what} {path!r} is not valid JSON ({e})") from None
+
+
+def file_digest(path: str) -> str:
+    """sha256 of a file's bytes (read in 1 MiB blocks): names the exact file a result came from."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

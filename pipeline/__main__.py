@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from contracts.atomic import file_digest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HW_DIR = os.path.join(REPO, "hw_configs")
 DEFAULT_PIM = "pim-dram-16x16"
@@ -104,14 +106,6 @@ def _resolve_hw(hw: str, sets: list[str]) -> dict:
         sys.stderr.write(proc.stderr)
         sys.exit(proc.returncode)
     return json.loads(proc.stdout)
-
-
-def _digest_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _default_hw(model: str) -> str:
@@ -406,7 +400,7 @@ def cmd_replay(a) -> None:
     a.hw = a.hw or DEFAULT_PIM
     hw = _resolve_hw(a.hw, a.set)
     src = os.path.basename(os.path.dirname(os.path.abspath(a.program)))
-    digest = _short_digest({"program": _digest_file(a.program), "hw": hw["digest"], "overrides": list(a.set)})
+    digest = _short_digest({"program": file_digest(a.program), "hw": hw["digest"], "overrides": list(a.set)})
     name = "-".join([f"replay-{src}-on-{hw['name']}", *_sets_tag(a.set), digest])
     final = os.path.abspath(a.out) if a.out else os.path.join(REPO, "runs", name)
     if a.print_run_dir:

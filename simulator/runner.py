@@ -15,7 +15,6 @@ does not match the hardware config is refused with one sentence.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import platform
@@ -23,7 +22,7 @@ import sys
 import time
 from importlib import metadata
 
-from contracts.atomic import read_json, run_folder_lock, write_json, write_text
+from contracts.atomic import file_digest, read_json, run_folder_lock, write_json, write_text
 from contracts.errors import UserError
 from contracts.hardware.loader import dump_resolved, hw_digest, load_hw
 from contracts.program import load_program
@@ -137,15 +136,6 @@ def _render(result: dict, out_dir: str) -> None:
     from simulator.units_csv import units_csv
 
     write_text(os.path.join(out_dir, UNITS_FILE), units_csv(result))
-
-
-def file_digest(path: str) -> str:
-    """sha256 of a file's bytes: names the exact program a result came from."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _known_units(hw) -> set[str] | None:

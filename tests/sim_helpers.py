@@ -40,3 +40,12 @@ def run(prog, hw=None, **kw):
     hw = hw or small_hw()
     kw.setdefault("progress", False)
     return simulate(prog, hw, **kw)
+
+
+def drop_mode_fields(*results: dict) -> None:
+    """Remove the fields that say how a run was simulated (mode, SimPy events, simulated repetitions), not what."""
+    for r in results:
+        r.pop("mode")
+        r["counts"].pop("sim_events")
+        for s in r["segments"]:
+            s.pop("simulated_repetitions")

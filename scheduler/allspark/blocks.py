@@ -122,8 +122,21 @@ def specs_from_ops(ops: list[Op], heads: int, default_phase: int = 1) -> list[Ge
     return out
 
 
+class _GemmTotals:
+    """Weights and MACs of a group of GEMMs (``self.gemms``): a block kind or a transition."""
+
+    @property
+    def weight_elems(self) -> int:
+        """Parameters of the GEMMs: 12 C^2 for a standard block (Section III-A)."""
+        return sum(g.weight_elems for g in self.gemms)
+
+    @property
+    def macs(self) -> int:
+        return sum(g.macs for g in self.gemms)
+
+
 @dataclass(frozen=True)
-class BlockKind:
+class BlockKind(_GemmTotals):
     """A group of identical blocks of one stage: the unit the scheduler partitions (Sec. VI, strategy 1)."""
 
     key: str  # e.g. 's3' or 's2.b1' when a stage alternates block shapes
@@ -152,33 +165,16 @@ class BlockKind:
         return len(self.block_indices)
 
     @property
-    def weight_elems(self) -> int:
-        """Parameters of the block's GEMMs: 12 C^2 for a standard block (Section III-A)."""
-        return sum(g.weight_elems for g in self.gemms)
-
-    @property
-    def macs(self) -> int:
-        return sum(g.macs for g in self.gemms)
-
-    @property
     def mlp_ratio(self) -> float:
         return self.mlp_hidden / self.dim if self.dim else 0.0
 
 
 @dataclass(frozen=True)
-class Transition:
+class Transition(_GemmTotals):
     """Ops between stage s-1 and stage s (patch merging, stage embeddings), run on stage s's layers."""
 
     stage: int
     gemms: tuple[GemmSpec, ...]
-
-    @property
-    def weight_elems(self) -> int:
-        return sum(g.weight_elems for g in self.gemms)
-
-    @property
-    def macs(self) -> int:
-        return sum(g.macs for g in self.gemms)
 
 
 def _signature(b: Block) -> tuple:

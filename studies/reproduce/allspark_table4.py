@@ -9,8 +9,9 @@ FIGURE = "allspark-table4"
 TITLE = "Allspark Table IV (Swin-B 640: temporal layers and partitions)"
 
 
-def points(fast: bool, cache: str) -> list[Point]:
-    return [Point(FIGURE, "swin-b-640", "studies.reproduce.measure:allspark_point",
+def points(fast: bool, cache: str, figure: str = FIGURE) -> list[Point]:
+    """Swin-B 640 on the 16x16 mesh under Table IV's partition (Table V measures the same point)."""
+    return [Point(figure, "swin-b-640", "studies.reproduce.measure:allspark_point",
                   {"model": "swin-b", "img": 640, "method": "allspark", "hw": "pim-dram-16x16", "cache": cache,
                    "table_iv_partition": True})]
 

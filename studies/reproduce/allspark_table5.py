@@ -6,6 +6,7 @@ accounting is Eq. 5 / Eq. 7-16 of ``scheduler.allspark.steps`` (``summary.table_
 
 from __future__ import annotations
 
+from studies.reproduce import allspark_table4
 from studies.reproduce.core import Point, compare
 
 FIGURE = "allspark-table5"
@@ -13,9 +14,7 @@ TITLE = "Allspark Table V (memory per node, Swin-B 640)"
 
 
 def points(fast: bool, cache: str) -> list[Point]:
-    return [Point(FIGURE, "swin-b-640", "studies.reproduce.measure:allspark_point",
-                  {"model": "swin-b", "img": 640, "method": "allspark", "hw": "pim-dram-16x16", "cache": cache,
-                   "table_iv_partition": True})]
+    return allspark_table4.points(fast, cache, FIGURE)
 
 
 REASONS = {

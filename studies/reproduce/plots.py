@@ -20,6 +20,15 @@ from contracts.atomic import write_bytes  # noqa: E402
 PAPER_STYLE = {"marker": "D", "color": "black", "linestyle": "none", "zorder": 5, "label": "paper"}
 
 
+def _finish(fig, ax, path: str, title: str, xlabel: str, ylabel: str, title_size: int = 10) -> None:
+    """Axis labels, legend and title of a one-panel figure, then save it."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=title_size)
+    _save(fig, path)
+
+
 def _save(fig, path: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -169,11 +178,7 @@ def plot_allspark_table6(path, title, rows, results):
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.plot(x, [rel[b] for b in BWS], "o-", label="ours")
     ax.plot(x, [by[f"{b} speed-up relative to 3.35 TB/s"].paper for b in BWS], **PAPER_STYLE)
-    ax.set_xlabel("aggregate memory bandwidth (TB/s)")
-    ax.set_ylabel("speed-up / speed-up at 3.35 TB/s")
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=10)
-    _save(fig, path)
+    _finish(fig, ax, path, title, "aggregate memory bandwidth (TB/s)", "speed-up / speed-up at 3.35 TB/s", title_size=10)
 
 
 def plot_trex_fig11_12(path, title, rows, results):
@@ -227,11 +232,7 @@ def plot_trex_reuse_accuracy(path, title, rows, results):
     paper = [r for r in rows if r.metric.startswith("relative accuracy")]
     fr = {"1/4": 0.25, "1/2": 0.5, "3/4": 0.75}
     ax.plot([0] + [fr[r.metric.split("= ")[1]] for r in paper], [1.0] + [r.paper for r in paper], **PAPER_STYLE)
-    ax.set_xlabel("N_reuse / N_encoders")
-    ax.set_ylabel("ideal accuracy / baseline's")
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=9)
-    _save(fig, path)
+    _finish(fig, ax, path, title, "N_reuse / N_encoders", "ideal accuracy / baseline's", title_size=9)
 
 
 def plot_trex_comparisons(path, title, rows, results):

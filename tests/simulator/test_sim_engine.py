@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sim_helpers import cm, ins, program, run, segment, small_hw
+from sim_helpers import cm, drop_mode_fields, ins, program, run, segment, small_hw
 from contracts.errors import UserError
 
 HW = small_hw()
@@ -40,11 +40,7 @@ def test_block_reuse_equals_full_mode():
     reuse, _, _ = run(contended(4), mode="block-reuse")
     assert full["mode"] == "full" and reuse["mode"] == "block-reuse"
     assert reuse["counts"]["sim_events"] < full["counts"]["sim_events"]
-    for r in (full, reuse):
-        r.pop("mode")
-        r["counts"].pop("sim_events")
-        for s in r["segments"]:
-            s.pop("simulated_repetitions")
+    drop_mode_fields(full, reuse)
     assert full == reuse
 
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from sim_helpers import drop_mode_fields
+
 from simulator.runner import simulate_files
 
 REPO = REPO_ROOT
@@ -22,11 +24,7 @@ def test_deit_t_block_reuse_equals_full_and_prediction_agrees(tmp_path):
     program = str(tmp_path / "program.json")
     _, full, _, _ = simulate_files(program, "pim-dram-16x16", mode="full")
     _, reuse, _, _ = simulate_files(program, "pim-dram-16x16", mode="block-reuse")
-    for r in (full, reuse):
-        r.pop("mode")
-        r["counts"].pop("sim_events")
-        for s in r["segments"]:
-            s.pop("simulated_repetitions")
+    drop_mode_fields(full, reuse)
     assert full == reuse
     assert abs(full["prediction"]["relative_error"]) <= 0.10
     assert full["counts"]["macs_executed"] == full["counts"]["macs_expected"]
