@@ -98,7 +98,7 @@ test-all: $(STAMP) ## Run every test, including the slow whole-model ones
 	@$(PY) -m pytest -q -m "slow or not slow"
 
 fuzz: $(STAMP) ## Deep fuzzing of every input file and string (HYPOTHESIS_PROFILE=deep; `make test` runs a bounded count)
-	@HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q tests/test_fuzz_inputs.py tests/test_deadlock.py --hypothesis-show-statistics
+	@HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q tests/pipeline/test_fuzz_inputs.py tests/simulator/test_deadlock.py --hypothesis-show-statistics
 
 bench: $(STAMP) ## Speed benchmarks (tracing, scheduling, simulation); results in runs/bench/
 	@$(PY) benchmarks/run_all.py --out runs/bench

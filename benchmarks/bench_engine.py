@@ -13,7 +13,7 @@ One run measures, on the same machine and in the same minutes:
     that case, program loading included);
 plus the flit network alone on a 16x16 mesh under uniform traffic at 10 % and
 50 % of the flit model's saturation rate (0.15375 flits/node/cycle,
-tests/test_noc_agreement.py), in simulated cycles per wall second, and the
+tests/simulator/noc/test_noc_agreement.py), in simulated cycles per wall second, and the
 end-to-end ``make sim MODEL=swin-b IMG=960`` wall time.
 
 Every rate is also printed as a ratio to (a): absolute figures are noisy on a
@@ -53,7 +53,7 @@ HW = "pim-dram-16x16"
 IMGS = (224, 640, 960)
 MODES = ("full", "block-reuse")
 NETWORKS = ("worm", "transfer", "flit")
-FLIT_SATURATION_16_UNIFORM = 0.15375  # flits/node/cycle, flit model's own sweep (tests/test_noc_agreement.py)
+FLIT_SATURATION_16_UNIFORM = 0.15375  # flits/node/cycle, flit model's own sweep (tests/simulator/noc/test_noc_agreement.py)
 FLIT_LOADS = (0.10, 0.50)
 RAW_EVENTS = 2_000_000
 TARGETS = {

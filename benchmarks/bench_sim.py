@@ -5,7 +5,7 @@ Targets (issue 6): Swin-B at 224 on the 16x16 mesh under 30 s wall end to end
 under 5 minutes. Each case runs the real ``make sim`` command in a fresh run
 folder under ``out_dir`` and reads the simulator's ``meta.json`` for the
 engine's own figures; the same program is then simulated again in
-block-reuse mode (exact, see tests/test_sim_engine.py) to show that mode's
+block-reuse mode (exact, see tests/simulator/test_sim_engine.py) to show that mode's
 speed. ``--agreement`` also schedules every registered vision model at 224,
 simulates it in block-reuse mode and tabulates the scheduler's predicted
 latency against the simulated one (target: within 10 %) with the share of the

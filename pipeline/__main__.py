@@ -296,7 +296,7 @@ def _pim_reuse_plan(a, out_dir: str, base_wl: str) -> tuple[str, str]:
     family given with ``--reuse`` is kept). Each probe traces, schedules and simulates the reuse
     model (block-reuse mode, exact: see README) in ``probes/n<N>/``. The search is a bisection over
     N_reuse, which assumes the latency falls with N_reuse (a reusing block drops the attention phases
-    and adds one d x d FC; tests/test_reuse_pim.py checks DeiT-S on 16x16 at every N_reuse).
+    and adds one d x d FC; tests/studies/test_reuse_pim.py checks DeiT-S on 16x16 at every N_reuse).
     """
     if a.target_delay_ms <= 0:
         _fail(f"the target delay must be positive, got {a.target_delay_ms:g} ms")

@@ -24,7 +24,7 @@ Columns of ``reuse_pim.csv`` / ``reuse_pim.md``:
 * ``xbar_delay_ms``, ``xbar_energy_uj``: the crossbar chip's simulated figures (blank if unsupported).
 
 ``--points K`` simulates K values of N_reuse spread evenly from 0 to the maximum (``all``: every value).
-Block-reuse mode (default) is exact (tests/test_sim_whole_model.py) and faster.
+Block-reuse mode (default) is exact (tests/simulator/test_sim_whole_model.py) and faster.
 """
 
 from __future__ import annotations

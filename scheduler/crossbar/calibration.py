@@ -6,7 +6,7 @@ D_Select+D_Exponent+D_Div, so both sums follow exactly from ONE row: the
 DeiT-S baseline of Table IV (energy from EDAP/(delay x area), 0.131743 mJ,
 since the printed 0.13 has two digits; delay 10.92 ms). Nothing is refitted
 per model or per row; the result is written into hw_configs/*.yaml by hand
-with this provenance, and tests/test_trex_hw_table4.py re-runs the fit to check
+with this provenance, and tests/scheduler/crossbar/test_trex_hw_table4.py re-runs the fit to check
 the YAML holds its output.
 """
 

@@ -1,6 +1,6 @@
 """Allspark Table V: memory per node (weights, workspace, total) for Swin-B 640 under Table IV's partition.
 
-The partition printed in Table IV is the input (as in tests/test_allspark_memory.py); the memory
+The partition printed in Table IV is the input (as in tests/scheduler/allspark/test_allspark_memory.py); the memory
 accounting is Eq. 5 / Eq. 7-16 of ``scheduler.allspark.steps`` (``summary.table_v_rows``).
 """
 

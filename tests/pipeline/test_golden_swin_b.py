@@ -9,7 +9,7 @@ the engine, the network model, the cost model or the summary that moves one
 figure of this run fails here. Speed figures live in ``meta.json`` and are not
 compared.
 
-* fast: the golden program in block-reuse mode (exact, see tests/test_sim_engine.py)
+* fast: the golden program in block-reuse mode (exact, see tests/simulator/test_sim_engine.py)
   must give the golden result once the fields that name the mode are set to the
   full run's (mode, simulated repetitions, the SimPy event count);
 * slow: full mode must write the golden ``result.json`` byte for byte, and tracing +
