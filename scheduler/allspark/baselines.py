@@ -24,14 +24,6 @@ from scheduler.allspark.cpsat import solve_schedule
 from scheduler.allspark.dp import dp_schedule
 from scheduler.allspark.problem import METHODS, Problem, Schedule, build_problem
 
-DESCRIPTIONS = {
-    "allspark": "Allspark: head x patch partitions [u,v], per temporal layer",
-    "B": "branch level: one branch per node",
-    "P": "patch level only: [u,1]",
-    "AH": "attention-head level only: [1,v]",
-}
-
-
 def check_method(method: str) -> str:
     if method not in METHODS:
         raise UserError(f"unknown method '{method}' for a PIM mesh; choose one of {', '.join(METHODS)}")

@@ -5,8 +5,8 @@
   is in :mod:`scheduler.allspark.partition`); :func:`block_kinds`,
   :func:`stage_groups`, :func:`stage_segments`, :func:`transitions` (patch
   merging / stage embedding between stages).
-* the integer splitting helpers every partition uses (:func:`split`,
-  :func:`split_at`, :func:`ceil_div`).
+* the integer splitting helpers every partition uses (:func:`split_at`,
+  :func:`ceil_div`).
 """
 
 from __future__ import annotations
@@ -16,31 +16,14 @@ from dataclasses import dataclass
 
 from contracts.workload import Block, Op, WorkloadGraph
 
-
 ROLE_PHASE = {"q": 2, "k": 3, "v": 4, "attn_qk": 5, "attn_av": 6, "proj": 7, "fc1": 8, "fc2": 9,
-              "tb_fc": 2}  # the TReX transformation block takes phase 2 of a reusing block (see above)
-
-
-TB_PHASE = 2
-
-
+              "tb_fc": 2}  # the TReX transformation block takes phase 2 of a reusing block (see partition.py)
 HEAD_ROLES = ("attn_qk", "attn_av")  # per-head products: rows x heads split over [u, v]
-
-
 HEAD_SPLIT_LINEAR = ("q", "k", "v")  # projections whose output columns are head-major
-
-
-WS_PHASES = ((2, (2, 3, 4)), (7, (7, 8, 9)))  # weight sharing before 2 (for 2-4) and before 7 (for 7-9), Sec. VI-C
 
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
-
-
-def split(total: int, parts: int) -> list[int]:
-    """Split ``total`` into ``parts`` near-equal integers, larger ones first (sum is exact)."""
-    base, rem = divmod(total, parts)
-    return [base + 1 if i < rem else base for i in range(parts)]
 
 
 def split_at(total: int, parts: int, index: int) -> int:

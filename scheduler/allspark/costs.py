@@ -70,10 +70,6 @@ def step_cycles(hw: PimMeshConfig, s: Step) -> int:
     raise TypeError(s)
 
 
-def step_category(s: Step) -> str:
-    return s.category if isinstance(s, Ring) else "compute"
-
-
 @dataclass(frozen=True)
 class LayerCost:
     """Cycles of one temporal layer of one block (or of one stage transition) on the worst node."""

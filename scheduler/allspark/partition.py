@@ -70,7 +70,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scheduler.allspark.blocks import BlockKind, ceil_div, split
+from scheduler.allspark.blocks import BlockKind, ceil_div
 
 
 @dataclass(frozen=True, order=True)

@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--seq-len", type=int, default=None, help="sequence length for CoLA data")
             q.add_argument("--batch-size", type=int, default=64)
 
+    def run_length(q, epochs, lr, lr_help=None):  # the training options search and finetune end with
+        q.add_argument("--epochs", type=int, default=epochs)
+        q.add_argument("--lr", type=float, default=lr, help=lr_help)
+        q.add_argument("--out", required=True)
+
     d = sub.add_parser("demo", help="the whole TReX flow on vit-tiny-digits (make trex-demo)")
     common(d, data=False)
     d.add_argument("--out", default="runs/trex-demo")
@@ -237,9 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", required=True, help="baseline weights (the teacher and the start)")
     s.add_argument("--n-reuse", type=int, default=None)
     s.add_argument("--fraction", type=float, default=0.2)
-    s.add_argument("--epochs", type=int, default=1)
-    s.add_argument("--lr", type=float, default=1e-4)
-    s.add_argument("--out", required=True)
+    run_length(s, epochs=1, lr=1e-4)
     s.set_defaults(func=cmd_search)
 
     f = sub.add_parser("finetune", help="Step 4: fine-tune a reuse pattern (variation-aware with --hw)")
@@ -248,9 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--pattern", required=True, help="reuse spec, e.g. strided:sl=2,start=3,n=4")
     f.add_argument("--init", default=None, help="start from this reuse-model checkpoint (e.g. its Step-3 result)")
     f.add_argument("--hw", default=None, help="crossbar config for variation-aware training, e.g. fefet-64")
-    f.add_argument("--epochs", type=int, default=30)
-    f.add_argument("--lr", type=float, default=1e-4, help="AdamW peak learning rate")
-    f.add_argument("--out", required=True)
+    run_length(f, epochs=30, lr=1e-4, lr_help="AdamW peak learning rate")
     f.set_defaults(func=cmd_finetune)
 
     e = sub.add_parser("evaluate", help="ideal and non-ideal accuracy")

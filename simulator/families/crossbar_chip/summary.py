@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from simulator.families.crossbar_chip.costmodel import BLOCKS, CIRCUITS, block_of, instruction_cost, tile_area_mm2
-from contracts.graph import topological_order
+from contracts.graph import longest_path
 from contracts.hardware.crossbar_chip import CrossbarChipConfig
 
 
@@ -70,14 +70,11 @@ def uncongested_schedule(program, hw: CrossbarChipConfig) -> list[Executed]:
         preds = _segment_preds(seg)
         by_id = {ins.id: (stream.unit, ins) for stream in seg.streams for ins in stream.instructions}
         costs = {i: instruction_cost(hw, ins) for i, (_, ins) in by_id.items()}
-        order = topological_order(preds)
         for rep in range(seg.repeat):
-            end: dict[int, int] = {}
+            order, start, end = longest_path(preds, lambda i: costs[i][0], t0)
             for i in order:
-                start = max((end[p] for p in preds[i]), default=t0)
-                end[i] = start + costs[i][0]
                 unit, ins = by_id[i]
-                out.append(Executed(si, rep, i, unit, ins.op, ins.layer, start, end[i], preds[i],
+                out.append(Executed(si, rep, i, unit, ins.op, ins.layer, start[i], end[i], preds[i],
                                     tuple(sorted(costs[i][1].items())), tuple(sorted(costs[i][2].items())),
                                     instruction_macs(ins)))
             t0 = max(end.values(), default=t0)

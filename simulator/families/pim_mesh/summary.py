@@ -44,15 +44,12 @@ from simulator.families.pim_mesh.result import (
 )
 
 DYNAMIC_TERMS = ("pe_mac", "sram_buffer", "acu", "dram_activate", "dram_read", "dram_write", "noc_flit_hop")
-STATIC_TERMS = ("static_pe", "static_sram", "static_acu", "static_noc", "dram_refresh")
 COMPONENT_OF = {
     "pe_mac": "pe", "static_pe": "pe", "sram_buffer": "sram", "static_sram": "sram", "acu": "acu", "static_acu": "acu",
     "dram_activate": "dram", "dram_read": "dram", "dram_write": "dram", "dram_refresh": "dram",
     "noc_flit_hop": "noc", "static_noc": "noc",
 }
-STATIC_UNIT = {"static_pe": ".pe", "static_acu": ".acu", "dram_refresh": ".dram.bank"}  # static term -> unit suffix
 LATENCY_CATEGORIES = ("compute", "fmap_transfer", "weight_share", "memory")
-ROUTER_PORTS = 5  # local + four mesh directions: a router's switch can move 5 flits per cycle
 
 # This text is written into result.json, whose bytes are pinned by the golden tests. It names the
 # cost model by the module path it had when the goldens were made (simulator.costmodel.pim);
@@ -339,7 +336,7 @@ def _loads(hw, run, denom, net, unit_dyn, unit_bytes, unit_static, all_units, li
     }
     routers = {
         name: RouterLoad(flits_switched=int(v["flits_switched"]),
-                         busy_fraction=min(1.0, v["flits_switched"] / (ROUTER_PORTS * denom)), energy_pj=router_energy)
+                         busy_fraction=min(1.0, v["flits_switched"] / (cm.ROUTER_PORTS * denom)), energy_pj=router_energy)
         for name, v in sorted(net.get("routers", {}).items())
     }
     links = {
