@@ -1,23 +1,37 @@
 """The program executor: one SimPy process per hardware unit walking its in-order stream.
 
+One executor drives every hardware family: a family supplies a cost function
+(unit, instruction -> :class:`OpCost`) and, where it has them, a network, node
+buffers and a shared resource; the streams, dependencies, barriers and the
+critical-path attribution below are the same for all. The PIM mesh
+(:mod:`simulator.families.pim_mesh.units`) uses every feature; a crossbar chip
+(:mod:`simulator.families.crossbar_chip.units`) has fixed-latency tiles and
+softmax units and, when its interconnect has a bandwidth, SHARED transfers.
+
 Modelled
 --------
 * Every unit that appears in the program (``node[r][c].pe``, ``.acu``, ``.ni``,
-  ``.dram.bank[b]``) is ONE SimPy process for the whole run. It walks its
-  instruction stream in order: an instruction starts when the unit has
-  finished its previous instruction and every dependency has completed; the
-  unit is busy until the instruction completes (in-order issue, one at a
-  time).
-* Fixed-latency instructions (GEMM, ACU, DRAM) take exactly the closed-form
-  duration of :mod:`simulator.families.pim_mesh.costmodel`; the engine yields one timeout
-  per instruction. A process waits on a completion event only when a
-  dependency is not yet done, and such events are created lazily, so a
-  program costs about one SimPy event per instruction plus one per real wait
-  (SimPy's kernel, not Python, is the cost: fewer events beat faster events).
+  ``.dram.bank[b]``; ``tile[i]``, ``softmax[h]``) is ONE SimPy process for the
+  whole run. It walks its instruction stream in order: an instruction starts
+  when the unit has finished its previous instruction and every dependency has
+  completed; the unit is busy until the instruction completes (in-order issue,
+  one at a time).
+* Fixed-latency instructions (GEMM, ACU, DRAM; crossbar reads, writes,
+  softmax, accumulation) take exactly the closed-form duration of the family's
+  cost model; the engine yields one timeout per instruction. A process waits
+  on a completion event only when a dependency is not yet done, and such events
+  are created lazily, so a program costs about one SimPy event per instruction
+  plus one per real wait (SimPy's kernel, not Python, is the cost: fewer events
+  beat faster events).
 * SEND asks the network (``MeshNetwork.send``) to carry its bytes and
   completes when the last byte is in the destination's network interface;
   RECV completes at ``max(its start, delivery of the matching SEND)``. All
   contention on the mesh happens inside the network model.
+* SHARED instructions hold one slot of the executor's ``shared`` resource
+  (supplied by the family, e.g. a crossbar chip's interconnect ports: any
+  object with ``request(op index) -> event`` and ``release(event)``) for their
+  fixed duration; they start when the slot is granted, and the wait for it
+  counts as a stall before the instruction.
 * Each instruction may hold part of its node's SRAM buffer while it runs
   (``buffer_bytes``); a buffer that is full makes the instruction wait
   (back-pressure), and the wait is recorded.
@@ -29,6 +43,9 @@ Modelled
   because at the barrier every queue is drained and nothing is in flight, so
   every repetition starts from the same state. Counters of the skipped
   repetitions are the simulated repetition's counters scaled.
+* ``on_repetition(segment index, repetition, start, end)`` is called once per
+  simulated repetition with every instruction's start and end cycle (indexed
+  like :attr:`CompiledSegment.ops`), for a family that builds its own records.
 
 Latency attribution (critical path)
 -----------------------------------
@@ -39,8 +56,8 @@ RECV that waited for its message records the SEND instead. Walking back from
 the instruction that finished last in a repetition to the repetition's start
 visits a chain of back-to-back intervals: each interval is charged to the
 instruction's category (``compute``, ``fmap_transfer``, ``weight_share``,
-``memory``) and a buffer stall before an instruction to ``buffer_stall``. The
-charges therefore sum exactly to the repetition's duration; the sum over
+``memory``) and a stall before an instruction (for buffer space or a shared
+slot) to ``buffer_stall``. The charges therefore sum exactly to the repetition's duration; the sum over
 repetitions is the total latency. The chain's network queueing (a SEND's
 duration beyond its zero-load latency) plus its buffer stalls is reported as
 the contention on the critical path.
@@ -66,14 +83,14 @@ from contracts.program import Instruction, Program, Segment, node_of
 
 log = logging.getLogger(__name__)
 
-FIXED, SEND, RECV = 0, 1, 2
+FIXED, SEND, RECV, SHARED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
 class OpCost:
-    """What the hardware model says about one instruction (see ``simulator.families.pim_mesh.units``)."""
+    """What the hardware model says about one instruction (see the families' ``units`` modules)."""
 
-    kind: int  # FIXED, SEND or RECV
+    kind: int  # FIXED, SEND, RECV or SHARED
     duration_cycles: int  # fixed latency; for SEND its zero-load network latency; RECV 0
     energy_pj: tuple[tuple[str, float], ...]  # (component, pJ) of the instruction's static energy
     buffer_bytes: int  # SRAM buffer held while the instruction runs (in the buffer of the unit's node)
@@ -293,9 +310,11 @@ class Executor:
         self,
         env: simpy.Environment,
         segments: list[CompiledSegment],
-        network: Any,
-        buffers: dict[str, NodeBuffer],
+        network: Any = None,
+        buffers: dict[str, NodeBuffer] | None = None,
         *,
+        shared: Any = None,
+        on_repetition: Callable[[int, int, list, list], None] | None = None,
         block_reuse: bool = False,
         record_trace: bool = False,
         network_stats: Callable[[], dict] | None = None,
@@ -305,7 +324,9 @@ class Executor:
         self.env = env
         self.segments = segments
         self.network = network
-        self.buffers = buffers
+        self.buffers = buffers if buffers is not None else {}
+        self.shared = shared
+        self._on_repetition = on_repetition
         self.block_reuse = block_reuse
         self.record_trace = record_trace
         self._network_stats = network_stats
@@ -393,7 +414,8 @@ class Executor:
         env = self.env
         timeout = env.timeout
         buffers = self.buffers
-        send = self.network.send
+        send = self.network.send if self.network is not None else None
+        shared = self.shared
         waiting_for = self._waiting_for
         completion = self._completion
         n_units = len(self.units)
@@ -422,6 +444,13 @@ class Executor:
                 elif kind == SEND:
                     waiting_for[unit] = ("network", op, op)
                     yield send(op.src, op.dst, op.nbytes, op.category)
+                elif kind == SHARED:
+                    waiting_for[unit] = ("shared", op, op)
+                    req = shared.request(i)
+                    yield req
+                    t0 = env.now
+                    yield timeout(op.duration_cycles)
+                    shared.release(req)
                 else:  # RECV
                     p = op.partner
                     if end[p] is None:
@@ -458,6 +487,8 @@ class Executor:
             raise RuntimeError(f"segment '{seg.name}' repetition {rep}: network not drained at the barrier")
         cycles = int(self.env.now) - st.start_cycle
         self._account(si, st, weight)
+        if self._on_repetition is not None:
+            self._on_repetition(si, rep, st.start, st.end)
         breakdown, queueing = critical_path_breakdown(seg, st.start, st.end, st.pred, st.stall, st.start_cycle)
         tls = []
         for tl, idx, nodes in seg.temporal_layers:
@@ -532,6 +563,8 @@ class Executor:
             return f"waits for {op.buffer_bytes} bytes of {op.node}'s SRAM buffer"
         if what == "network":
             return "waits for the network to deliver its message"
+        if what == "shared":
+            return "waits for a slot of the shared resource"
         return "waiting"
 
     def _deadlock_message(self) -> str:
