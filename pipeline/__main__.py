@@ -3,8 +3,9 @@
 This package only orchestrates: it runs each stage's own command line
 (``python -m workloads``, ``python -m scheduler``, ``python -m simulator``) as
 a subprocess and passes files between them, so it imports none of the three
-packages and the import boundaries of DESIGN.md hold. A stage that is not
-built yet is reported plainly and nothing is invented in its place.
+packages and the import boundaries of DESIGN.md hold. What it needs to know
+about the hardware family (its default method, how ``TARGET_DELAY_MS`` plans
+reuse) it asks ``python -m simulator hw``, with the config's name and digest.
 
 Run folders are named by their resolved inputs, so no run overwrites another:
 ``runs/<model>-<img>-<hw name>[-<method>][-b<batch>][-td<ms>][-reuse-...][-set-...]-<digest>/``
@@ -93,7 +94,8 @@ def _preflight(a, hw: str) -> None:
 
 
 def _resolve_hw(hw: str, sets: list[str]) -> dict:
-    """Name, kind and sha256 of the config after overrides (``python -m simulator hw``); exits 2 on a bad config."""
+    """The config after overrides as ``python -m simulator hw`` describes it: name, sha256 digest and its
+    family (kind, default_method, reuse_plan: see simulator.families); exits 2 on a bad config."""
     path = hw if os.path.isfile(hw) else os.path.join(HW_DIR, hw + ".yaml")
     if not os.path.isfile(path):
         names = sorted(f[:-5] for f in os.listdir(HW_DIR) if f.endswith(".yaml")) if os.path.isdir(HW_DIR) else []
@@ -135,7 +137,7 @@ def _run_dir(a, hw: dict) -> str:
     if a.out:
         return os.path.abspath(a.out)
     parts = [a.model, str(a.img), hw["name"]]
-    if a.method != _default_method(hw["kind"]):
+    if a.method != hw["default_method"]:
         parts.append(_slug(a.method))
     if a.batch != 1:
         parts.append(f"b{a.batch}")
@@ -149,10 +151,6 @@ def _run_dir(a, hw: dict) -> str:
         "target_delay_ms": a.target_delay_ms, "hw": hw["digest"], "overrides": list(a.set),
     }))
     return os.path.join(REPO, "runs", "-".join(parts))
-
-
-def _default_method(kind: str) -> str:
-    return "trex" if kind == "crossbar_chip" else "allspark"
 
 
 LOCK_FILE = ".vitsim.lock"  # the name contracts.atomic.run_folder_lock uses for its folder lock
@@ -343,24 +341,21 @@ def _pim_reuse_plan(a, out_dir: str, base_wl: str) -> tuple[str, str]:
 def cmd_sim(a, simulate: bool = True) -> None:
     a.hw = a.hw or _default_hw(a.model)
     hw = _resolve_hw(a.hw, a.set)
-    kind = hw["kind"]
-    if a.method is None or (kind == "crossbar_chip" and a.method == "allspark"):
-        a.method = _default_method(kind)  # make's METHOD=allspark default means "the default method"
+    if a.method in (None, "allspark"):  # make's METHOD=allspark default means "the family's default method"
+        a.method = hw["default_method"]
     final = _run_dir(a, hw)
     if a.print_run_dir:
         print(_rel(final))
         return
     _preflight(a, a.hw)
-    if a.target_delay_ms and kind not in ("crossbar_chip", "pim_mesh"):
-        _fail(f"TARGET_DELAY_MS (TReX Algorithm 1) needs a crossbar or PIM-mesh config, '{a.hw}' is {kind}")
     with _Staging(final) as out_dir:
         reuse = a.reuse
         probe = None
         if a.target_delay_ms:
             base = _trace(a, out_dir)
-            if kind == "crossbar_chip":
+            if hw["reuse_plan"] == "closed_form":  # TReX Algorithm 1 (python -m scheduler trex-plan)
                 reuse = _trex_plan(a, out_dir, base)
-            else:  # the chosen probe's trace and schedule are the run's: only the full simulation is left
+            else:  # "simulated": the chosen probe's trace and schedule are the run's: only the full simulation is left
                 reuse, probe = _pim_reuse_plan(a, out_dir, base)
         if probe is not None:
             for name in ("workload.json", "program.json", "program.meta.json"):

@@ -9,7 +9,7 @@
 no solver), so ``python -m pipeline`` refuses a bad ``BATCH``, ``METHOD``,
 ``SET`` or ``REUSE`` before tracing starts.
 
-``solve`` and ``check`` look the hardware config's kind up in
+``solve``, ``trex-plan`` and ``check`` look the hardware config's kind up in
 :mod:`scheduler.families`: PIM meshes go to ``scheduler.allspark``, crossbar
 chips to ``scheduler.crossbar``.
 """
@@ -88,7 +88,7 @@ def check_arguments(args, hw) -> None:
 
     if args.batch < 1:
         raise UserError(f"--batch (BATCH) must be at least 1, got {args.batch}")
-    scheduler_family(hw.kind).cli().check_method(args.method)
+    scheduler_family(hw.kind).check_method(args.method)
     tdm = getattr(args, "target_delay_ms", None)
     if tdm is not None:
         if not (math.isfinite(tdm) and tdm > 0):
@@ -114,11 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "solve":
         scheduler_family(hw.kind).cli().solve(args, hw)
     elif args.cmd == "trex-plan":
-        if hw.kind != "crossbar_chip":
-            raise UserError(f"trex-plan needs a crossbar_chip config, '{args.hw}' is a {hw.kind}")
-        from scheduler.crossbar.cli import trex_plan
-
-        trex_plan(args, hw)
+        scheduler_family(hw.kind).trex_plan(args, hw)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,12 @@
     python -m simulator run --program P --hw H --out DIR [--set key=value ...] [--trace] [--trace-units pe,link]
         [--mode full|block-reuse] [--network worm|transfer|flit]
     python -m simulator report --run DIR      (re-render report.md, PNGs and units.csv from result.json)
-    python -m simulator hw --hw H [--set key=value ...]   (resolve a config: print name, kind, digest as JSON)
+    python -m simulator hw --hw H [--set key=value ...]   (resolve a config: print as JSON its name, digest
+        and its family's kind, default_method and reuse_plan)
 
-``run`` dispatches on the program's kind: PIM meshes to ``simulator.families.pim_mesh.units``,
-crossbar chips to ``simulator.families.crossbar_chip.units``. The NoC under synthetic traffic is a
-study: ``python -m studies noc-synth``.
+``run`` and ``report`` look the program's (result's) kind up in :mod:`simulator.families`: PIM
+meshes run on ``simulator.families.pim_mesh``, crossbar chips on ``simulator.families.crossbar_chip``.
+The NoC under synthetic traffic is a study: ``python -m studies noc-synth``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NoC granularity: worm = one worm per transfer (default), transfer = per packet, flit = per flit")
     g = sub.add_parser("report", help="re-render report.md and PNGs from a run folder's result.json")
     g.add_argument("--run", required=True)
-    h = sub.add_parser("hw", help="resolve a hardware config with overrides; print its name, kind and sha256 as JSON")
+    h = sub.add_parser("hw", help="resolve a hardware config with overrides; print its name, sha256 and family as JSON")
     h.add_argument("--hw", required=True)
     h.add_argument("--set", action="append", default=[])
     return p
@@ -55,9 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         import json
 
         from contracts.hardware.loader import hw_digest, load_hw
+        from simulator.families import family
 
         hw = load_hw(args.hw, args.set)
-        print(json.dumps({"name": hw.name, "kind": hw.kind, "digest": hw_digest(hw)}, sort_keys=True))
+        print(json.dumps({"name": hw.name, "digest": hw_digest(hw), **family(hw.kind).describe()}, sort_keys=True))
 
 
 if __name__ == "__main__":

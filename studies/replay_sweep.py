@@ -71,7 +71,7 @@ def ensure_program(path: str | None) -> str:
     log.info("no recorded Swin-B program yet: scheduling one (python -m pipeline schedule --model swin-b)")
     proc = subprocess.run([sys.executable, "-m", "pipeline", "schedule", *SWIN_B], cwd=REPO)
     if proc.returncode != 0 or not os.path.isfile(path):
-        raise UserError("could not produce the Swin-B program to replay (the scheduler failed or is not built)")
+        raise UserError("could not produce the Swin-B program to replay (scheduling it failed)")
     return path
 
 

@@ -42,11 +42,3 @@ def solve(args, hw) -> None:
     print(f"program: {args.out} ({program.instruction_count()} instructions, "
           f"{program.instruction_count(expanded=True)} expanded; predicted {program.predicted_cycles} cycles = "
           f"{program.predicted_cycles / hw.clock_hz * 1e3:.3f} ms)")
-
-
-def check_method(method: str) -> None:
-    """One sentence if ``method`` is not a PIM-mesh scheduling method."""
-    from scheduler.allspark.problem import METHODS
-
-    if method not in METHODS:
-        raise UserError(f"unknown method '{method}' for a PIM mesh; choose one of {', '.join(METHODS)}")

@@ -90,10 +90,3 @@ def trex_plan(args, hw: CrossbarChipConfig) -> None:
 
 
 __all__ = ["solve", "trex_plan", "build_program", "plan_reuse"]
-
-
-def check_method(method: str) -> None:
-    """One sentence if ``method`` is not a crossbar-chip method (see :func:`scheduler.crossbar.baselines.parse_method`)."""
-    from scheduler.crossbar.baselines import parse_method
-
-    parse_method(method)

@@ -4,8 +4,13 @@ A family bundles what the simulator needs to run and report one kind of
 hardware: its schema (in :mod:`contracts.hardware`, which the scheduler reads
 too), its cost model, its unit models for the generic executor
 (``<family>/units.py``: the only family module that imports SimPy), the result
-builder and result schema, and the report. The runner, the CLIs and the studies
-look a family up with :func:`family` instead of branching on ``kind``.
+builder and result schema, and the report. It also states the two facts the
+pipeline needs (``python -m simulator hw`` reports them): the scheduling method
+of a run unless one is given, and how ``TARGET_DELAY_MS`` picks the number of
+reusing encoders (``closed_form``: TReX Algorithm 1, ``python -m scheduler
+trex-plan``; ``simulated``: a bisection over simulated latencies). The runner,
+the CLIs, the pipeline and the studies look a family up with :func:`family`
+instead of branching on ``kind``.
 
 Each family registers itself from its package ``__init__`` with
 :func:`register_family`; the heavy modules (SimPy, matplotlib) are named by
@@ -29,6 +34,9 @@ class Family:
 
     kind: str
     description: str
+    hw_schema: type  # its config class in contracts.hardware
+    default_method: str  # the scheduling method of a run unless --method / METHOD names one
+    reuse_plan: str  # how TARGET_DELAY_MS picks N_reuse: "closed_form" or "simulated"
     simulate: str  # (program, hw, *, mode, network_mode, trace, program_digest, trace_units) -> (result, meta, events)
     result_model: str  # the pydantic model result.json of this kind validates against
     render: str  # (result, out_dir) -> None: report.md and plots
@@ -37,6 +45,10 @@ class Family:
     def load(self, what: str):
         module, _, attr = getattr(self, what).partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    def describe(self) -> dict[str, str]:
+        """The family's facts ``python -m simulator hw`` prints beside the config's name and digest."""
+        return {"kind": self.kind, "default_method": self.default_method, "reuse_plan": self.reuse_plan}
 
 
 _FAMILIES: dict[str, Family] = {}

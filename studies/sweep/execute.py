@@ -94,6 +94,7 @@ def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
     from contracts.hardware.loader import dump_resolved, load_hw
     from simulator.runner import simulate_files
     from contracts.workload import load_workload
+    from scheduler.families import scheduler_family
     from workloads.tracer import trace, write_graph
 
     overrides = list(p["overrides"])
@@ -101,11 +102,10 @@ def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
     wl_path = os.path.join(work, "workload.json")
     reuse, n_reuse = p["reuse"], None
     t = time.perf_counter()
-    if p["target_delay_ms"] is not None:  # TReX Algorithm 1 on the plain model picks N_reuse
-        from scheduler.crossbar.cli import plan_reuse
-
+    sched = scheduler_family(hw.kind)
+    if p["target_delay_ms"] is not None:  # TReX Algorithm 1 on the plain model picks N_reuse (spec: plans_reuse only)
         write_graph(trace(p["model"], img_size=p["img"]).graph, wl_path)
-        plan = plan_reuse(load_workload(wl_path), hw, p["target_delay_ms"], p["reuse"])
+        plan = sched.cli().plan_reuse(load_workload(wl_path), hw, p["target_delay_ms"], p["reuse"])
         write_json(os.path.join(work, "reuse_plan.json"), plan)
         reuse, n_reuse = plan["reuse"], plan["n_reuse"]
     write_graph(trace(p["model"], img_size=p["img"], reuse=reuse).graph, wl_path)
@@ -115,11 +115,7 @@ def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
     prog_path = os.path.join(work, "program.json")
     args = argparse.Namespace(workload=wl_path, hw=p["hw"], out=prog_path, method=p["method"], batch=p["batch"],
                               set=overrides, time_limit=p["time_limit_s"], summary=False)
-    if hw.kind == "pim_mesh":
-        from scheduler.allspark.cli import solve
-    else:
-        from scheduler.crossbar.cli import solve
-    solve(args, hw)
+    sched.cli().solve(args, hw)
     timing["schedule_wall_s"] = time.perf_counter() - t
     meta_path = os.path.join(work, "program.meta.json")
     if os.path.isfile(meta_path):
@@ -133,6 +129,6 @@ def _stages(p: dict, work: str, timing: dict) -> tuple[dict, int | None]:
     write_text(os.path.join(work, "hw.yaml"), dump_resolved(cfg))
     write_json(os.path.join(work, "result.json"), result)
     timing["simulate_wall_s"] = time.perf_counter() - t
-    if n_reuse is None and hw.kind == "crossbar_chip":
+    if n_reuse is None:  # a crossbar result states its N_reuse; a PIM-mesh result has none
         n_reuse = result.get("n_reuse")
     return result, n_reuse

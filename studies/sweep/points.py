@@ -84,6 +84,7 @@ def inputs_digest(inputs: dict) -> str:
 def expand(spec: SweepSpec, models: dict[str, ModelInfo]) -> list[Point]:
     """Every point of the spec in spec order; ``models`` maps each spec model name to its zoo entry."""
     from contracts.hardware.loader import hw_digest, load_hw
+    from simulator.families import family
 
     points: list[Point] = []
     hw_cache: dict[tuple, tuple[str, str]] = {}
@@ -100,7 +101,7 @@ def expand(spec: SweepSpec, models: dict[str, ModelInfo]) -> list[Point]:
                 hw_cache[key] = (cfg.kind, hw_digest(cfg))
             kind, digest = hw_cache[key]
             if method is None:
-                method = "allspark" if kind == "pim_mesh" else "trex"
+                method = family(kind).default_method
             p = Point(
                 index=len(points), model=info.name,
                 img=None if info.kind == "nlp" else (img or info.default_img),

@@ -37,8 +37,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from contracts.errors import UserError, describe_validation_error
 
-PIM_METHODS = ("allspark", "B", "P", "AH")
-CROSSBAR_METHODS = ("trex", "retransformer", "prune", "ws")
 AXES = ("models", "img", "batch", "methods", "hw", "sets", "reuse", "target_delay_ms")
 
 
@@ -151,21 +149,19 @@ def hw_kind(name: str, where: str, overrides: list[str] | None = None) -> str:
 
 
 def _check_semantics(spec: SweepSpec, where: str) -> None:
+    from scheduler.families import scheduler_family
+
     for i, block in enumerate(spec.grid):
         at = f"{where}, grid block {i + 1}"
         for hw in block.hw:
             for sets in block.sets:
                 kind = hw_kind(hw, at, list(spec.set) + list(sets))  # unknown config / bad override
-            if kind == "pim_mesh":
-                bad = [m for m in block.methods if m is not None and m not in PIM_METHODS]
-                if bad:
-                    raise UserError(f"{at}: method {bad[0]!r} is not a PIM method (use {', '.join(PIM_METHODS)}) "
-                                    f"for hardware '{hw}'")
-                if any(r is not None for r in block.reuse) or any(t is not None for t in block.target_delay_ms):
-                    raise UserError(f"{at}: 'reuse' and 'target_delay_ms' apply to crossbar configs only, "
-                                    f"but '{hw}' is a PIM mesh (put them in a block of their own)")
-            else:
-                bad = [m for m in block.methods if m is not None and m.partition(":")[0] not in CROSSBAR_METHODS]
-                if bad:
-                    raise UserError(f"{at}: method {bad[0]!r} is not a crossbar method (use trex, retransformer, "
-                                    f"prune:p=0.3 or ws:2) for hardware '{hw}'")
+            sf = scheduler_family(kind)
+            bad = [m for m in block.methods if m is not None and not sf.has_method(m)]
+            if bad:
+                raise UserError(f"{at}: method {bad[0]!r} is not a {sf.title} method (use {sf.methods_hint}) "
+                                f"for hardware '{hw}'")
+            if not sf.plans_reuse and (any(r is not None for r in block.reuse)
+                                       or any(t is not None for t in block.target_delay_ms)):
+                raise UserError(f"{at}: 'reuse' and 'target_delay_ms' apply to crossbar configs only, "
+                                f"but '{hw}' is a {sf.noun} (put them in a block of their own)")
