@@ -106,3 +106,29 @@ def test_wrong_macs_expected_is_an_error():
     prog = program([segment({"node[0][0].pe": [ins(1, "GEMM", m=2, k=2, n=2)]})], macs=9)
     with pytest.raises(UserError, match="8 MACs executed but the program expects 9"):
         run(prog)
+
+
+def test_shared_slots_are_granted_first_come_then_in_op_order():
+    """SHARED ops on one-slot arbiter (the crossbar interconnect): same-cycle requests go in op-index order,
+    the later one waits, and the wait is a stall before it (the critical path still sums to the duration)."""
+    import simpy
+
+    from simulator.engine.core import FIXED, SHARED, Executor, OpCost, compile_program
+    from simulator.families.crossbar_chip.units import PortArbiter
+
+    prog = program([segment({
+        "tile[1]": [ins(1, "XFER", bytes=4)],
+        "tile[0]": [ins(2, "XFER", bytes=4), ins(3, "ACCUM", [1], elements=1)],
+    }, repeat=2)], macs=0)
+
+    def cost(unit, instruction, where):
+        return OpCost(SHARED, 10, (), 0, 0) if instruction.op == "XFER" else OpCost(FIXED, 5, (), 0, 0)
+
+    env = simpy.Environment()
+    seen = []
+    segs = compile_program(prog, cost)
+    run = Executor(env, segs, shared=PortArbiter(env, 1),
+                   on_repetition=lambda si, rep, start, end: seen.append((rep, list(start), list(end)))).run()
+    # op indices follow sorted units: 0 = tile[0] XFER 2, 1 = tile[0] ACCUM 3, 2 = tile[1] XFER 1
+    assert seen == [(0, [0, 20, 10], [10, 25, 20]), (1, [25, 45, 35], [35, 50, 45])]
+    assert run.total_cycles == 50 and [r.cycles for r in run.records] == [25, 25]

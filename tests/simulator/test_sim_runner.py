@@ -108,3 +108,23 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path):
     proc = cli("run", "--program", str(tmp_path / "missing.json"), "--hw", "pim-dram-8x8", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_families_are_registered_once_and_hw_reports_the_family(capsys):
+    """Both kinds are registered (schema, default method, reuse planner); an unknown kind is one sentence;
+    ``python -m simulator hw`` prints what the pipeline needs about the family."""
+    from contracts.errors import UserError
+    from contracts.hardware.crossbar_chip import CrossbarChipConfig
+    from contracts.hardware.pim_mesh import PimMeshConfig
+    from simulator.families import family, known_kinds
+
+    assert known_kinds() == ["crossbar_chip", "pim_mesh"]
+    assert (family("pim_mesh").hw_schema, family("pim_mesh").default_method) == (PimMeshConfig, "allspark")
+    assert (family("crossbar_chip").hw_schema, family("crossbar_chip").default_method) == (CrossbarChipConfig, "trex")
+    with pytest.raises(UserError, match=r"result\.json has unknown kind 'nope' \(pim_mesh or crossbar_chip\)"):
+        family("nope", "result.json")
+    main(["hw", "--hw", "fefet-64"])
+    out = json.loads(capsys.readouterr().out)
+    assert (out["name"], out["kind"], out["default_method"], out["reuse_plan"]) == (
+        "fefet-64", "crossbar_chip", "trex", "closed_form")
+    assert len(out["digest"]) == 64
