@@ -61,19 +61,20 @@ def register_family(fam: Family) -> Family:
     return fam
 
 
-def _load_builtin() -> None:
-    from simulator.families import pim_mesh, crossbar_chip  # noqa: F401,I001  (registration order: PIM first)
-
-
 def known_kinds() -> list[str]:
-    _load_builtin()
     return sorted(_FAMILIES)
 
 
 def family(kind, what: str = "hardware") -> Family:
     """The family registered for ``kind``; one sentence naming the known kinds otherwise."""
-    _load_builtin()
     fam = _FAMILIES.get(kind) if isinstance(kind, str) else None
     if fam is None:
         raise UserError(f"{what} has unknown kind {kind!r} ({' or '.join(_FAMILIES)})")
     return fam
+
+
+# The built-in families register here, PIM first, whichever module of theirs is imported first (importing
+# simulator.families.crossbar_chip.costmodel runs this file to its end before the crossbar package), so the
+# registration order, and the order messages name the kinds in, does not depend on import history.
+from simulator.families import pim_mesh  # noqa: E402,F401,I001
+from simulator.families import crossbar_chip  # noqa: E402,F401
