@@ -49,3 +49,18 @@ def drop_mode_fields(*results: dict) -> None:
         r["counts"].pop("sim_events")
         for s in r["segments"]:
             s.pop("simulated_repetitions")
+
+
+def write_small_program(path, dram_write: bool = True):
+    """A small PIM program (GEMM, SEND -> RECV across the mesh, then a DRAM write of what arrived) at ``path``."""
+    from contracts.program import dump_program
+
+    streams = {
+        "node[0][0].pe": [ins(1, "GEMM", m=16, k=32, n=32)],
+        "node[0][0].ni": [ins(2, "SEND", [1], peer="node[1][1]", bytes=512, msg=1, category="fmap_transfer")],
+        "node[1][1].ni": [ins(3, "RECV", peer="node[0][0]", bytes=512, msg=1, category="fmap_transfer")],
+    }
+    if dram_write:
+        streams["node[1][1].dram.bank[0]"] = [ins(4, "DRAM_WRITE", [3], bytes=512, category="memory")]
+    path.write_text(dump_program(program([segment(streams)])))
+    return path

@@ -67,15 +67,9 @@ def test_a_failed_run_leaves_no_stray_folder():
 
 
 def test_a_run_prints_its_folder_and_its_report_states_the_override(tmp_path):
-    from sim_helpers import ins, program, segment
-    from contracts.program import dump_program
+    from sim_helpers import write_small_program
 
-    prog = tmp_path / "program.json"
-    prog.write_text(dump_program(program([segment({
-        "node[0][0].pe": [ins(1, "GEMM", m=16, k=32, n=32)],
-        "node[0][0].ni": [ins(2, "SEND", [1], peer="node[1][1]", bytes=512, msg=1, category="fmap_transfer")],
-        "node[1][1].ni": [ins(3, "RECV", peer="node[0][0]", bytes=512, msg=1, category="fmap_transfer")],
-    })])))
+    prog = write_small_program(tmp_path / "program.json", dram_write=False)
     args = ("replay", "--program", str(prog), "--hw", "pim-dram-8x8", "--set", "dram.t_rcd_cycles=7")
     proc = _pipeline(*args)
     assert proc.returncode == 0, proc.stderr

@@ -77,16 +77,9 @@ def test_noc_sweep_progress_bar_has_a_total(monkeypatch):
 
 def test_study_writes_no_progress_escape_codes_into_logs(tmp_path):
     """stderr redirected to a file (a log) gets log lines only: no carriage returns or ANSI escapes."""
-    from sim_helpers import ins, program, segment
-    from contracts.program import dump_program
+    from sim_helpers import write_small_program
 
-    prog = tmp_path / "program.json"
-    prog.write_text(dump_program(program([segment({
-        "node[0][0].pe": [ins(1, "GEMM", m=16, k=32, n=32)],
-        "node[0][0].ni": [ins(2, "SEND", [1], peer="node[1][1]", bytes=512, msg=1, category="fmap_transfer")],
-        "node[1][1].ni": [ins(3, "RECV", peer="node[0][0]", bytes=512, msg=1, category="fmap_transfer")],
-        "node[1][1].dram.bank[0]": [ins(4, "DRAM_WRITE", [3], bytes=512, category="memory")],
-    })])))
+    prog = write_small_program(tmp_path / "program.json")
     log = tmp_path / "study.log"
     with open(log, "w") as f:
         proc = subprocess.run([sys.executable, "studies/replay_sweep.py", "--out", str(tmp_path / "study"),
