@@ -15,7 +15,6 @@ Every import statement counts, including lazy ones inside functions.
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import ast
 import re
 import os
@@ -23,6 +22,7 @@ import subprocess
 import sys
 
 import pytest
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 PACKAGES = ("contracts", "simulator", "scheduler", "workloads", "pipeline")

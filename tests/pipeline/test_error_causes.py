@@ -3,7 +3,6 @@ first with a suggestion, and the pipeline refuses a bad BATCH / IMG / METHOD / S
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 
 from contracts.errors import UserError
 from contracts.hardware import load_hw
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 SRC = os.path.join(REPO, "hw_configs", "pim-dram-8x8.yaml")

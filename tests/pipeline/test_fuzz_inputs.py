@@ -14,7 +14,6 @@ counts come from the hypothesis profile (``HYPOTHESIS_PROFILE=ci`` in
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import copy
 import json
 import math
@@ -31,6 +30,7 @@ from simulator.__main__ import main as sim_main
 from studies.__main__ import main as studies_main
 from contracts.hardware.loader import load_hw
 from contracts.program import dump_program
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 HW_DIR = os.path.join(REPO, "hw_configs")

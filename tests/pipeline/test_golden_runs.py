@@ -18,8 +18,8 @@ import subprocess
 import sys
 
 import pytest
-
 from repo_paths import REPO_ROOT
+
 
 CASES = {
     "deit-s-224-fefet-64": ["--model", "deit-s", "--img", "224", "--hw", "fefet-64"],

@@ -18,7 +18,6 @@ compared.
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import gzip
 import hashlib
 import json
@@ -29,6 +28,7 @@ import sys
 import pytest
 
 from contracts.atomic import write_json
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 GOLDEN = os.path.join(REPO, "tests", "golden", "swin-b-224")

@@ -6,13 +6,13 @@ runs in seconds; whole-model runs (Swin-B) are in the slow tests and `make bench
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import math
 import os
 import re
@@ -10,6 +9,7 @@ import re
 import pytest
 
 from sim_helpers import cm, ins, program, run, segment, small_hw
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 DYNAMIC = ("pe_mac", "sram_buffer", "acu", "dram_activate", "dram_read", "dram_write", "noc_flit_hop")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import re
@@ -11,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 TINY = ("--model", "vit-tiny-digits", "--img", "8", "--hw", "pim-dram-8x8")

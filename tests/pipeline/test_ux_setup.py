@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import os
 import shutil
 import subprocess
@@ -10,6 +9,7 @@ import sys
 import time
 
 import pytest
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 STAMPED = ("requirements.txt", "requirements-dev.txt", "setup.cfg", "pyproject.toml")

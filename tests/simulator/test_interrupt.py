@@ -13,7 +13,6 @@ replay); the slow ones kill ``make sim``, ``make schedule`` and the TReX demo.
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import random
@@ -26,6 +25,7 @@ import time
 import pytest
 
 from test_sim_runner import write_program
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 SKIP = {".vitsim.lock"}

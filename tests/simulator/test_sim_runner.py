@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import subprocess
@@ -15,6 +14,7 @@ from simulator.__main__ import main
 from contracts.atomic import write_json
 from contracts.program import dump_program
 from simulator.runner import simulate_files
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 

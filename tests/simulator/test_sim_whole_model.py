@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 from sim_helpers import drop_mode_fields
 
 from simulator.runner import simulate_files
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 from sim_helpers import ins, program, run, segment
 from contracts.errors import UserError
 from simulator.trace_export import TraceFilter, step_function, unit_kind
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 
 from studies.noc_synth.measure import mesh_config, run_synthetic, sweep
 from studies.noc_synth.traffic import generate_packets
+from repo_paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 

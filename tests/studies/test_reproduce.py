@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import ast
 import csv
 import io
@@ -15,6 +14,7 @@ import pytest
 from studies.reproduce import FIGURES
 from studies.reproduce.core import compare, data_csv, fidelity_md
 from studies.reproduce.paper_values import PAPER
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 HERE = os.path.join(REPO, "studies", "reproduce")

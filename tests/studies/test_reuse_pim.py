@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import functools
 
 import pytest
@@ -14,6 +13,7 @@ from scheduler.allspark.partition import Partition
 from scheduler.allspark.steps import Gemm, Ring, feature_elems, node_steps, workspace_phase_elems
 from scheduler.crossbar.patterns import default_spec
 from contracts.hardware import hw_digest, load_hw
+from repo_paths import REPO_ROOT
 
 ATTN_ROLES = ("qkv", "q", "k", "v", "kv", "attn_qk", "attn_av")
 

@@ -15,7 +15,6 @@ whose node memory (``dram.bank_capacity_bytes=1024``) fits no schedule.
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import glob
 import json
 import os
@@ -26,6 +25,7 @@ import time
 
 import pandas as pd
 import pytest
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 SMOKE = os.path.join(REPO, "studies", "specs", "smoke.yaml")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 from contracts.errors import UserError
 from studies.sweep.points import ModelInfo, expand
 from studies.sweep.spec import load_spec, parse_spec
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 SPECS = os.path.join(REPO, "studies", "specs")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import subprocess
 import sys
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 TIMM_MODELS = [

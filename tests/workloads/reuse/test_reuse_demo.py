@@ -1,12 +1,12 @@
 """The whole ``make trex-demo`` flow (slow: several minutes on a 2-core CPU)."""
 
-from repo_paths import REPO_ROOT
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 

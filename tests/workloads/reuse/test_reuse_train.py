@@ -1,6 +1,5 @@
 """TReX training pieces on tiny runs: losses, determinism, resume, Step-3 search, CKA, data, CLI errors."""
 
-from repo_paths import REPO_ROOT
 import copy
 import os
 import subprocess
@@ -28,6 +27,7 @@ from workloads.reuse.train import (
     winner,
 )
 from workloads.reuse.transform import apply_attention_reuse
+from repo_paths import REPO_ROOT
 
 REPO = REPO_ROOT
 
