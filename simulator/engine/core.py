@@ -57,8 +57,8 @@ the instruction that finished last in a repetition to the repetition's start
 visits a chain of back-to-back intervals: each interval is charged to the
 instruction's category (``compute``, ``fmap_transfer``, ``weight_share``,
 ``memory``) and a stall before an instruction (for buffer space or a shared
-slot) to ``buffer_stall``. The charges therefore sum exactly to the repetition's duration; the sum over
-repetitions is the total latency. The chain's network queueing (a SEND's
+slot) to ``buffer_stall``. The charges therefore sum exactly to the
+repetition's duration; the sum over repetitions is the total latency. The chain's network queueing (a SEND's
 duration beyond its zero-load latency) plus its buffer stalls is reported as
 the contention on the critical path.
 
