@@ -76,10 +76,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from heapq import heappush
+
 import simpy
+from simpy.events import NORMAL
 
 from contracts.errors import UserError
 from contracts.program import Instruction, Program, Segment, node_of
+from simulator.engine.kernel import start
 
 log = logging.getLogger(__name__)
 
@@ -359,13 +363,14 @@ class Executor:
         self._received = 0
         self._scale: list[tuple[dict, dict, int]] = []
         self._trace: list | None = [] if record_trace else None
+        self._wakes: dict[str, simpy.Event] = {}  # unit -> its driver's reusable wake-up event
 
     # ------------------------------------------------------------------ running
 
     def run(self) -> ExecutionResult:
         env = self.env
         for unit in self.units:  # processes started in sorted order: deterministic
-            env.process(self._unit_process(unit))
+            self._wakes[unit] = start(env, self._unit_process(unit)).wake
         env.process(self._controller())
         with quiet_gc():
             env.run()
@@ -412,13 +417,13 @@ class Executor:
         ``_waiting_for`` records each wait that may never end (what a deadlock report names).
         """
         env = self.env
-        timeout = env.timeout
         buffers = self.buffers
         send = self.network.send if self.network is not None else None
         shared = self.shared
         waiting_for = self._waiting_for
-        completion = self._completion
         n_units = len(self.units)
+        wake = self._wakes[unit]
+        queue, eid = env._queue, env._eid
         for k in range(len(self.plan)):
             yield self._starts[k]
             st = self.state
@@ -429,18 +434,26 @@ class Executor:
                 for d in op.deps:
                     if end[d] is None:
                         waiting_for[unit] = ("op", op, ops[d])
-                        yield completion(st, d)
+                        ev = waiters.get(d)
+                        if ev is None:  # the first waiter's wake-up is the completion event of d
+                            ev = waiters[d] = wake
+                            wake.callbacks = []
+                        yield ev
                 nb = op.buffer_bytes
                 if nb:
                     buf = buffers[op.node]
-                    if not buf.try_acquire(nb):
+                    if buf._queue or buf.used_bytes + nb > buf.capacity_bytes:  # NodeBuffer.try_acquire, inlined
                         waiting_for[unit] = ("buffer", op, op)
                         yield buf.wait(nb)
-                t0 = env.now
+                    else:
+                        used = buf.used_bytes = buf.used_bytes + nb
+                        if used > buf.peak_bytes:
+                            buf.peak_bytes = used
+                t0 = env._now
                 kind = op.kind
                 if kind == FIXED:
                     if op.duration_cycles:
-                        yield timeout(op.duration_cycles)
+                        yield op.duration_cycles  # a delay (simulator.engine.kernel)
                 elif kind == SEND:
                     waiting_for[unit] = ("network", op, op)
                     yield send(op.src, op.dst, op.nbytes, op.category)
@@ -448,32 +461,33 @@ class Executor:
                     waiting_for[unit] = ("shared", op, op)
                     req = shared.request(i)
                     yield req
-                    t0 = env.now
-                    yield timeout(op.duration_cycles)
+                    t0 = env._now
+                    yield op.duration_cycles
                     shared.release(req)
                 else:  # RECV
                     p = op.partner
                     if end[p] is None:
                         waiting_for[unit] = ("op", op, ops[p])
-                        yield completion(st, p)
+                        ev = waiters.get(p)
+                        if ev is None:
+                            ev = waiters[p] = wake
+                            wake.callbacks = []
+                        yield ev
                 start_at[i] = t0
-                end[i] = env.now
+                end[i] = env._now
                 if nb:
-                    buf.release(nb)
+                    if buf._queue:
+                        buf.release(nb)
+                    else:  # NodeBuffer.release with nobody waiting, inlined
+                        buf.used_bytes -= nb
                 if waiters:
                     ev = waiters.pop(i, None)
-                    if ev is not None:
-                        ev.succeed()
+                    if ev is not None:  # what ev.succeed() schedules
+                        heappush(queue, (env._now, NORMAL, next(eid), ev))
             waiting_for.pop(unit, None)
             st.arrived += 1
             if st.arrived == n_units:
                 self._all_arrived.succeed()
-
-    def _completion(self, st: _RepetitionState, index: int) -> simpy.Event:
-        ev = st.waiters.get(index)
-        if ev is None:
-            ev = st.waiters[index] = self.env.event()
-        return ev
 
     # ------------------------------------------------------------------ accounting
 

@@ -41,8 +41,14 @@ def split_packets(flit_bits: int, packet_max_flits: int | None, nbytes: int) -> 
     (None: one packet of all F flits); a packet carries the bytes that fall into its flits.
     """
     total = flits_for(flit_bits, nbytes)
-    if packet_max_flits is None:
+    if packet_max_flits is None or total <= packet_max_flits:
         return [(total, nbytes)]
+    if flit_bits % 8 == 0:  # whole bytes per flit: every packet but the last carries a full payload
+        k = -(-total // packet_max_flits) - 1  # packets before the last one
+        payload = packet_max_flits * flit_bits // 8
+        out = [(packet_max_flits, payload)] * k
+        out.append((total - k * packet_max_flits, nbytes - k * payload))
+        return out
     out = []
     done_flits = 0
     done_bytes = 0

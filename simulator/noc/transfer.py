@@ -52,8 +52,10 @@ this model with one packet per transfer.
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 import simpy
+from simpy.events import NORMAL
 
 from contracts.hardware.pim_mesh import Noc
 from simulator.noc.base import NetworkModel, Transfer
@@ -87,19 +89,16 @@ class _Route:
         self.nbytes = 0
 
 
-class _Hop(simpy.Event):
-    """The head of a packet becomes eligible at its next router (a Timeout with its callback inlined)."""
-
-    def __init__(self, env: simpy.Environment, delay: int, pkt: "_Packet", callback):
-        self.env = env
-        self.callbacks = [callback]
-        self._value = pkt
-        self._ok = True
-        env.schedule(self, simpy.events.NORMAL, delay)
-
-
 class _Packet:
-    __slots__ = ("transfer", "flits", "route", "i", "G", "S", "vc", "long")
+    """A packet in flight; it is also the SimPy event of its head's next hop.
+
+    A packet waits for at most one hop at a time, so instead of a new event per hop the
+    packet itself goes into SimPy's event queue (as a :class:`simpy.Timeout` would: priority
+    NORMAL, the next event id); ``callbacks``, ``_ok`` and ``_value`` are the three fields
+    SimPy's kernel reads from an event. Same events, same order, no allocation per hop.
+    """
+
+    __slots__ = ("transfer", "flits", "route", "i", "G", "S", "vc", "long", "callbacks", "_ok", "_value")
 
     def __init__(self, transfer: Transfer, flits: int, route: _Route, long: bool):
         self.transfer = transfer
@@ -111,6 +110,9 @@ class _Packet:
         self.S = [0] * n  # cycle the tail crosses into channel i
         self.vc = [0] * n  # VC held on channel i
         self.long = long  # F > B: back-pressure can hold the tail
+        self.callbacks = None
+        self._ok = True
+        self._value = None
 
 
 class TransferLevelModel(NetworkModel):
@@ -149,6 +151,8 @@ class TransferLevelModel(NetworkModel):
         self._routes: dict[tuple[int, int], _Route] = {}
         self._handover: deque = deque()  # (packet, channel, vc, free cycle): freed VCs given to waiting packets
         self._busy = False  # inside a grant cascade
+        self._queue, self._eid = env._queue, env._eid  # SimPy's event heap and id counter (hops go in directly)
+        self._hop_callbacks = [self._request]  # shared by every packet: SimPy only iterates it
 
     def _route(self, src: int, dst: int) -> _Route:
         route = self._routes.get((src, dst))
@@ -201,20 +205,18 @@ class TransferLevelModel(NetworkModel):
     # ------------------------------------------------------------------ injection
     def inject(self, transfer: Transfer, src: int, dst: int, packets: list[tuple[int, int]]) -> None:
         route = self._route(src, dst)
-        now = self.env.now
         B = self.B
+        request = self._request
         for flits, nbytes in packets:
             # link / router counters are charged when the packet enters (identical once it is out)
             route.flits += flits
             route.nbytes += nbytes
-            self._request(_Packet(transfer, flits, route, flits > B), now)
-
-    def _on_eligible(self, event) -> None:
-        self._request(event._value, self.env.now)
+            request(_Packet(transfer, flits, route, flits > B))
 
     # ------------------------------------------------------------------ arbitration
-    def _request(self, pkt: _Packet, now: int) -> None:
-        """The head of ``pkt`` is eligible for its next channel at ``now``."""
+    def _request(self, pkt: _Packet) -> None:
+        """The head of ``pkt`` is eligible for its next channel now (also the SimPy callback of its hop)."""
+        now = self.env._now
         i = pkt.i
         ch = pkt.route.chans[i]
         vcs = self.vc_free[ch]
@@ -226,11 +228,8 @@ class TransferLevelModel(NetworkModel):
             if waiting:
                 waiting.append(pkt)
                 return
-            v = 0
-            g = vcs[0]
-            for w in range(1, self.V):
-                if vcs[w] < g:
-                    v, g = w, vcs[w]
+            g = min(vcs)  # the VC free first; ties to the lowest index
+            v = vcs.index(g)
             if g >= _HELD:
                 if waiting is None:
                     waiting = self.waiters[ch] = deque()
@@ -310,8 +309,13 @@ class TransferLevelModel(NetworkModel):
                 if bp > s:
                     s = bp
                 S[i - 1] = s
-                if i >= 2:
-                    self._free_vc(chans[i - 2], VC[i - 2], s + credit[i - 2])
+                if i >= 2:  # the VC behind the tail is free once its credit is back (_free_vc, inlined)
+                    c = chans[i - 2]
+                    waiting = self.waiters[c]
+                    if waiting:
+                        self._handover.append((waiting.popleft(), c, VC[i - 2], s + credit[i - 2]))
+                    else:
+                        self.vc_free[c][VC[i - 2]] = s + credit[i - 2]
                 if last:
                     s = s + arrive[i - 1] + R - 1
                     if s < own:
@@ -323,7 +327,12 @@ class TransferLevelModel(NetworkModel):
                 if s < own:
                     s = own
                 S[i] = s
-                self._free_vc(chans[i - 1], VC[i - 1], s + credit[i - 1])
+                c = chans[i - 1]  # _free_vc, inlined
+                waiting = self.waiters[c]
+                if waiting:
+                    self._handover.append((waiting.popleft(), c, VC[i - 1], s + credit[i - 1]))
+                else:
+                    self.vc_free[c][VC[i - 1]] = s + credit[i - 1]
         else:
             S[0] = own
         if last:
@@ -331,7 +340,8 @@ class TransferLevelModel(NetworkModel):
                 self.events += 1
         else:
             pkt.i = i + 1
-            _Hop(self.env, g + arrive[i] + R - 1 - now, pkt, self._on_eligible)
+            pkt.callbacks = self._hop_callbacks
+            heappush(self._queue, (g + arrive[i] + R - 1, NORMAL, next(self._eid), pkt))  # = env.schedule
             self.events += 1
 
 

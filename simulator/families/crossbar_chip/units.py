@@ -41,6 +41,7 @@ import simpy
 
 from contracts.errors import UserError
 from contracts.program import Instruction, Program, validate_program
+from simulator.engine.kernel import FastEnvironment
 from simulator.engine.core import FIXED, SHARED, CompiledSegment, Executor, OpCost, compile_program
 from simulator.families.crossbar_chip.costmodel import instruction_cost
 from simulator.families.crossbar_chip.result import build_result
@@ -175,7 +176,7 @@ def simulate(program, hw, *, trace: bool = False, mode: str = "full", network_mo
             records.append(Executed(si, rep, r.id, r.unit, r.op, r.layer, int(start[i]), int(end[i]), r.preds,
                                     r.energy_pj, r.delay_cycles, r.macs))
 
-    env = simpy.Environment()
+    env = FastEnvironment()
     interconnect = PortArbiter(env, hw.interconnect.ports) if cost.interconnect_shared else None
     run = Executor(env, segments, shared=interconnect, on_repetition=collect).run()
     wall_sim = time.perf_counter() - t0

@@ -41,6 +41,7 @@ import simpy
 
 from simulator.families.pim_mesh import costmodel as cm
 from simulator.noc.network import MeshNetwork
+from simulator.engine.kernel import FastEnvironment
 from simulator.engine.core import FIXED, RECV, SEND, CompiledSegment, Executor, NodeBuffer, OpCost, compile_program
 from contracts.errors import UserError
 from contracts.hardware.pim_mesh import PimMeshConfig
@@ -179,7 +180,7 @@ def simulate(
     t_wall = time.perf_counter()
     segments: list[CompiledSegment] = compile_program(program, PimCostModel(hw))
     t_compiled = time.perf_counter()
-    env = simpy.Environment()
+    env = FastEnvironment()
     network = MeshNetwork(env, hw, mode=network_mode)
     if units is not None and units.wants_network:
         network.record_activity()
