@@ -98,17 +98,19 @@ class _Packet:
     SimPy's kernel reads from an event. Same events, same order, no allocation per hop.
     """
 
-    __slots__ = ("transfer", "flits", "route", "i", "G", "S", "vc", "long", "callbacks", "_ok", "_value")
+    __slots__ = ("transfer", "flits", "route", "chans", "i", "g1", "s1", "s2", "v1", "v2", "long",
+                 "callbacks", "_ok", "_value")
 
     def __init__(self, transfer: Transfer, flits: int, route: _Route, long: bool):
         self.transfer = transfer
         self.flits = flits
         self.route = route
+        self.chans = route.chans
         self.i = 0  # index (in the route) of the channel the head asks for next
-        n = route.last + 1
-        self.G = [0] * n  # cycle the head crosses into channel i
-        self.S = [0] * n  # cycle the tail crosses into channel i
-        self.vc = [0] * n  # VC held on channel i
+        # G (head grant), S (tail crossing) and the VC held, for the channel before (1) and the
+        # one before that (2); see TransferLevelModel._grant
+        self.g1 = self.s1 = self.s2 = 0
+        self.v1 = self.v2 = 0
         self.long = long  # F > B: back-pressure can hold the tail
         self.callbacks = None
         self._ok = True
@@ -218,7 +220,7 @@ class TransferLevelModel(NetworkModel):
         """The head of ``pkt`` is eligible for its next channel now (also the SimPy callback of its hop)."""
         now = self.env._now
         i = pkt.i
-        ch = pkt.route.chans[i]
+        ch = pkt.chans[i]
         vcs = self.vc_free[ch]
         if vcs is None:  # ejection: no VC, only the channel's bandwidth
             v = -1
@@ -243,7 +245,7 @@ class TransferLevelModel(NetworkModel):
         if pf > g:
             g = pf
         if i:
-            pf = self.port_free[pkt.route.chans[i - 1]]
+            pf = self.port_free[pkt.chans[i - 1]]
             if pf > g:
                 g = pf
         self._grant(pkt, ch, v, g, now)
@@ -261,7 +263,7 @@ class TransferLevelModel(NetworkModel):
                 g = t
             i = pkt.i
             if i:
-                pf = self.port_free[pkt.route.chans[i - 1]]
+                pf = self.port_free[pkt.chans[i - 1]]
                 if pf > g:
                     g = pf
             self._grant(pkt, ch, v, g, now)
@@ -276,72 +278,76 @@ class TransferLevelModel(NetworkModel):
             self.vc_free[ch][v] = t
 
     def _grant(self, pkt: _Packet, ch: int, v: int, g: int, now: int) -> None:
-        """``pkt``'s head crosses into channel ``ch`` (VC ``v``) at cycle ``g`` >= now."""
+        """``pkt``'s head crosses into channel ``ch`` (VC ``v``) at cycle ``g`` >= now.
+
+        ``G[i]``/``S[i]``/``VC[i]`` of the module docstring are kept for the last two channels
+        only (``g1`` = G[i-1], ``s1`` = S[i-1], ``s2`` = S[i-2], ``v1`` = VC[i-1], ``v2`` = VC[i-2]):
+        nothing older is read again.
+        """
         i = pkt.i
         F = pkt.flits
         route = pkt.route
-        chans, arrive, credit = route.chans, route.arrive, route.credit
         paced = route.paced
-        G, S, VC = pkt.G, pkt.S, pkt.vc
-        G[i] = g
-        VC[i] = v
         end = g + F
         self.phys_free[ch] = end
-        R = self.R
         last = i == route.last
         # cycle the tail could cross into channel i if nothing held it (F-1 behind the head)
         own = g + F - 1 if paced is None else g + _span(F - 1, self.B, paced[i])
         if i:
-            self.port_free[chans[i - 1]] = end
+            chans, arrive, credit = route.chans, route.arrive, route.credit
+            R = self.R
+            c1 = chans[i - 1]
+            self.port_free[c1] = end
             if pkt.long:
                 # tail into channel i-1: after its head, behind the upstream tail, and held back by
                 # the B-flit buffer at the end of channel i-1 until this head drains it
                 if paced is None:
-                    s = G[i - 1] + F - 1
+                    s = pkt.g1 + F - 1
                     bp = g + F - 1 - self.B + credit[i - 1]
                 else:
-                    s = G[i - 1] + _span(F - 1, self.B, paced[i - 1])
+                    s = pkt.g1 + _span(F - 1, self.B, paced[i - 1])
                     bp = g + _span(F - 1 - self.B, self.B, paced[i]) + credit[i - 1]
                 if i >= 2:
-                    up = S[i - 2] + arrive[i - 2] + R - 1
+                    up = pkt.s2 + arrive[i - 2] + R - 1
                     if up > s:
                         s = up
                 if bp > s:
                     s = bp
-                S[i - 1] = s
+                pkt.s2 = s  # S[i-1]
                 if i >= 2:  # the VC behind the tail is free once its credit is back (_free_vc, inlined)
                     c = chans[i - 2]
                     waiting = self.waiters[c]
                     if waiting:
-                        self._handover.append((waiting.popleft(), c, VC[i - 2], s + credit[i - 2]))
+                        self._handover.append((waiting.popleft(), c, pkt.v2, s + credit[i - 2]))
                     else:
-                        self.vc_free[c][VC[i - 2]] = s + credit[i - 2]
+                        self.vc_free[c][pkt.v2] = s + credit[i - 2]
                 if last:
                     s = s + arrive[i - 1] + R - 1
                     if s < own:
                         s = own
-                    S[i] = s
-                    self._free_vc(chans[i - 1], VC[i - 1], s + credit[i - 1])
+                    self._free_vc(c1, pkt.v1, s + credit[i - 1])
             else:
-                s = S[i - 1] + arrive[i - 1] + R - 1
+                s = pkt.s1 + arrive[i - 1] + R - 1
                 if s < own:
                     s = own
-                S[i] = s
-                c = chans[i - 1]  # _free_vc, inlined
-                waiting = self.waiters[c]
+                pkt.s1 = s  # S[i]
+                waiting = self.waiters[c1]  # _free_vc, inlined
                 if waiting:
-                    self._handover.append((waiting.popleft(), c, VC[i - 1], s + credit[i - 1]))
+                    self._handover.append((waiting.popleft(), c1, pkt.v1, s + credit[i - 1]))
                 else:
-                    self.vc_free[c][VC[i - 1]] = s + credit[i - 1]
+                    self.vc_free[c1][pkt.v1] = s + credit[i - 1]
         else:
-            S[0] = own
+            s = pkt.s1 = own  # S[0]
         if last:
-            if pkt.transfer.packet_delivered(S[i] + arrive[i], now):
+            if pkt.transfer.packet_delivered(s + route.arrive[i], now):
                 self.events += 1
         else:
+            pkt.g1 = g
+            pkt.v2 = pkt.v1
+            pkt.v1 = v
             pkt.i = i + 1
             pkt.callbacks = self._hop_callbacks
-            heappush(self._queue, (g + arrive[i] + R - 1, NORMAL, next(self._eid), pkt))  # = env.schedule
+            heappush(self._queue, (g + route.arrive[i] + self.R - 1, NORMAL, next(self._eid), pkt))  # = env.schedule
             self.events += 1
 
 
