@@ -2,7 +2,11 @@
 
 One run measures, on the same machine and in the same minutes:
 
-(a) the raw SimPy event rate: a bare ``yield env.timeout(1)`` loop;
+(a) the raw SimPy event rate: a bare ``yield env.timeout(1)`` loop (the
+    target's reference), and beside it, for reading the ratios, SimPy at the
+    engine's shape (1,024 timeout loops at once, one per unit of the Swin-B
+    programs) on stock SimPy and on the engine's kernel
+    (:mod:`simulator.engine.kernel`);
 (b) the engine on Swin-B 224 / 640 / 960 (programs scheduled once by
     ``python -m pipeline schedule``, cached in ``out_dir/programs``) in full
     and block-reuse mode for each network mode (worm / transfer / flit):
@@ -56,6 +60,7 @@ NETWORKS = ("worm", "transfer", "flit")
 FLIT_SATURATION_16_UNIFORM = 0.15375  # flits/node/cycle, flit model's own sweep (tests/simulator/noc/test_noc_agreement.py)
 FLIT_LOADS = (0.10, 0.50)
 RAW_EVENTS = 2_000_000
+SHAPE_PROCS = 1024  # units of the Swin-B programs on pim-dram-16x16 (one SimPy process each)
 TARGETS = {
     "event_rate_ratio": 0.60,
     "e2e_960_s": 60.0,
@@ -94,6 +99,48 @@ def child_raw(events: int) -> dict:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = next(env._eid)
     return {"events": n, "wall_s": wall, "cpu_s": cpu, "events_per_s": n / cpu, "peak_rss_mib": _rss_mib()}
+
+
+def child_raw_shape(events: int, procs: int, kernel: str) -> dict:
+    """SimPy at the engine's shape: ``procs`` processes at once, each a timeout loop of a fixed delay.
+
+    ``kernel`` "simpy": ``env.process`` + ``env.timeout`` on a stock ``simpy.Environment``;
+    "vitsim": the same loops on :class:`simulator.engine.kernel.FastEnvironment`, driven by
+    :func:`simulator.engine.kernel.start` with ``int`` delays (what the executor runs on).
+    Delays are 1..50 cycles, seeded; the heap then holds ``procs`` events, as the engine's does.
+    """
+    import random
+
+    import simpy
+
+    from simulator.engine.kernel import FastEnvironment, start
+
+    rnd = random.Random(1)
+    per = max(1, events // procs)
+    if kernel == "simpy":
+        env = simpy.Environment()
+
+        def loop(n, d):
+            for _ in range(n):
+                yield env.timeout(d)
+
+        for _ in range(procs):
+            env.process(loop(per, rnd.randint(1, 50)))
+    else:
+        env = FastEnvironment()
+
+        def loop(n, d):
+            for _ in range(n):
+                yield d
+
+        for _ in range(procs):
+            start(env, loop(per, rnd.randint(1, 50)))
+    t0, c0 = time.perf_counter(), time.process_time()
+    env.run()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    n = next(env._eid)
+    return {"events": n, "wall_s": wall, "cpu_s": cpu, "events_per_s": n / cpu, "peak_rss_mib": _rss_mib(),
+            "procs": procs, "kernel": kernel}
 
 
 def child_sim(program: str, mode: str, network: str, budget: float) -> dict:
@@ -222,11 +269,21 @@ def main(out_dir: str, imgs=IMGS, modes=MODES, networks=NETWORKS, budget: float 
     raw_rate = raw.get("events_per_s")
     print(f"(a) raw SimPy timeout loop: {raw_rate:,.0f} events per CPU s, peak RSS {raw.get('peak_rss_mib', 0):.0f} MiB",
           flush=True)
+    shapes = {}
+    for kernel, procs in (("simpy", SHAPE_PROCS), ("vitsim", 1), ("vitsim", SHAPE_PROCS)):
+        r = _child(["raw-shape", str(RAW_EVENTS), str(procs), kernel], 600)
+        shapes[f"{kernel}-{procs}"] = r
+        what = "stock SimPy" if kernel == "simpy" else "vitsim kernel (FastEnvironment + start)"
+        print(f"    reference: {what}, {procs:,} timeout loop(s) at once: {r.get('events_per_s', 0):,.0f} events per CPU s "
+              f"({_fmt_ratio(r.get('events_per_s'), raw_rate).strip()} of (a))", flush=True)
+    summary["raw_shapes"] = shapes
+    shape_rate = shapes[f"simpy-{SHAPE_PROCS}"].get("events_per_s")
     rows = []
     print(f"(b,c) engine, every case in its own process, stopped after {budget:g} CPU s; rates per CPU second of "
           f"the simulation proper\n"
-          f"{'case':34s} {'wall s':>8s} {'cpu s':>7s} {'events':>11s} {'events/s':>10s} {'/raw':>6s} {'cycles/s':>11s} "
-          f"{'RSS MiB':>8s}", flush=True)
+          f"(/raw: ratio to (a), the target's reference; /shape: ratio to stock SimPy with {SHAPE_PROCS:,} processes)\n"
+          f"{'case':34s} {'wall s':>8s} {'cpu s':>7s} {'events':>11s} {'events/s':>10s} {'/raw':>6s} {'/shape':>6s} "
+          f"{'cycles/s':>11s} {'RSS MiB':>8s}", flush=True)
     for img in imgs:
         program = _program(img, out_dir)
         if program is None:
@@ -243,7 +300,8 @@ def main(out_dir: str, imgs=IMGS, modes=MODES, networks=NETWORKS, budget: float 
                 wall = f"{r['wall_s']:8.1f}" if r["finished"] else f">{r['wall_s']:7.0f}"
                 cpu = f"{r['cpu_s']:7.1f}" if r["finished"] else f">{r['cpu_s']:6.0f}"
                 print(f"{name:34s} {wall} {cpu} {r['events']:11,d} {r['events_per_s']:10,.0f} "
-                      f"{_fmt_ratio(r['events_per_s'], raw_rate)} {r['cycles_per_s']:11,.0f} {r['peak_rss_mib']:8.0f}"
+                      f"{_fmt_ratio(r['events_per_s'], raw_rate)} {_fmt_ratio(r['events_per_s'], shape_rate)} "
+                      f"{r['cycles_per_s']:11,.0f} {r['peak_rss_mib']:8.0f}"
                       + ("" if r["finished"] else "  (budget: partial run)"), flush=True)
     summary["engine"] = rows
     flit = []
@@ -306,6 +364,8 @@ def _child_main(argv: list[str]) -> None:
     kind = argv[0]
     if kind == "raw":
         r = child_raw(int(argv[1]))
+    elif kind == "raw-shape":
+        r = child_raw_shape(int(argv[1]), int(argv[2]), argv[3])
     elif kind == "sim":
         r = child_sim(argv[1], argv[2], argv[3], float(argv[4]))
     elif kind == "flit":

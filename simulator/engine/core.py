@@ -494,7 +494,7 @@ class Executor:
     def _close_repetition(self, si: int, rep: int, weight: int) -> None:
         st = self.state
         seg = st.seg
-        if any(e is None for e in st.end):  # cannot happen once every unit arrived; guards the engine itself
+        if None in st.end:  # cannot happen once every unit arrived; guards the engine itself
             missing = next(seg.ops[i] for i, e in enumerate(st.end) if e is None)
             raise RuntimeError(f"segment '{seg.name}': {missing.describe()} on {missing.unit} never completed")
         if self._network_in_flight is not None and self._network_in_flight():
@@ -603,7 +603,7 @@ def critical_path_breakdown(seg: CompiledSegment, start, end, pred, stall, t0: i
     queueing = 0
     if not ops:
         return breakdown, 0
-    cur = max(range(len(ops)), key=lambda i: (end[i], -i))
+    cur = end.index(max(end))  # the instruction that finished last; ties to the lowest index
     total = end[cur] - t0
     charged = 0
     while cur >= 0:

@@ -234,3 +234,27 @@ def test_mesh_size_from_arguments_and_bad_inputs(hw8):
         net.send((0, 0), (3, 0), 8)
     with pytest.raises(ValueError, match="mode"):
         MeshNetwork(env, hw8, "packet")
+
+
+def _split_packets_by_flit(flit_bits, packet_max_flits, nbytes):
+    """The definition, packet by packet: a packet carries the bytes that fall into its flits."""
+    total = flits_for(flit_bits, nbytes)
+    if packet_max_flits is None:
+        return [(total, nbytes)]
+    out, done_flits, done_bytes = [], 0, 0
+    while done_flits < total:
+        f = min(packet_max_flits, total - done_flits)
+        done_flits += f
+        upto = nbytes if done_flits == total else min(nbytes, done_flits * flit_bits // 8)
+        out.append((f, upto - done_bytes))
+        done_bytes = upto
+    return out
+
+
+def test_split_packets_closed_form_equals_the_packet_by_packet_definition():
+    sizes = list(range(0, 300)) + [1000, 4095, 4096, 4097, 65536, 123457, 10**6 + 3]
+    for flit_bits in (8, 12, 16, 24, 64, 100, 128, 256):
+        for pmf in (None, 1, 2, 3, 5, 8, 16, 17):
+            for nbytes in sizes:
+                assert split_packets(flit_bits, pmf, nbytes) == _split_packets_by_flit(flit_bits, pmf, nbytes), (
+                    flit_bits, pmf, nbytes)
