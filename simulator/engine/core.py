@@ -12,17 +12,21 @@ Modelled
 --------
 * Every unit that appears in the program (``node[r][c].pe``, ``.acu``, ``.ni``,
   ``.dram.bank[b]``; ``tile[i]``, ``softmax[h]``) is ONE SimPy process for the
-  whole run. It walks its instruction stream in order: an instruction starts
+  whole run (a generator driven by :func:`simulator.engine.kernel.start`, which
+  schedules the same events in the same order as ``env.process`` with less
+  Python per event; the families run it on
+  :class:`~simulator.engine.kernel.FastEnvironment`). It walks its instruction stream in order: an instruction starts
   when the unit has finished its previous instruction and every dependency has
   completed; the unit is busy until the instruction completes (in-order issue,
   one at a time).
 * Fixed-latency instructions (GEMM, ACU, DRAM; crossbar reads, writes,
   softmax, accumulation) take exactly the closed-form duration of the family's
-  cost model; the engine yields one timeout per instruction. A process waits
-  on a completion event only when a dependency is not yet done, and such events
-  are created lazily, so a program costs about one SimPy event per instruction
-  plus one per real wait (SimPy's kernel, not Python, is the cost: fewer events
-  beat faster events).
+  cost model; the engine yields one delay (a timeout) per instruction. A process
+  waits on a completion event only when a dependency is not yet done: the first
+  waiter's reusable wake-up event stands in for it (later waiters append to it)
+  and the finishing unit schedules it as ``succeed()`` would, so a program costs
+  about one SimPy event per instruction plus one per real wait, and no event
+  object is allocated for either.
 * SEND asks the network (``MeshNetwork.send``) to carry its bytes and
   completes when the last byte is in the destination's network interface;
   RECV completes at ``max(its start, delivery of the matching SEND)``. All

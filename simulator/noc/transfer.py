@@ -33,8 +33,9 @@ spreads upstream. Requests at one channel are served in the order they become
 eligible (FIFO); a grant may lie in the future (the channel or VC is reserved
 for the cycle it frees up), which lets a packet's next event be one timeout
 instead of a polling loop. The only SimPy events are one timeout per packet
-per router (the head becoming eligible there) and one event per transfer when
-its last byte arrives. Link and router counters are charged per route when a
+per router (the head becoming eligible there; the packet object itself is that
+event, scheduled like a ``Timeout``) and one event per transfer when its last
+byte arrives. Link and router counters are charged per route when a
 packet is injected and spread over the links when statistics are read.
 
 Abstracted away (against :mod:`simulator.noc.flit`): flit-by-flit
