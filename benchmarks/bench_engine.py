@@ -145,22 +145,20 @@ def child_raw_shape(events: int, procs: int, kernel: str) -> dict:
 
 def child_sim(program: str, mode: str, network: str, budget: float) -> dict:
     """Simulate one program; on running out of budget report the rates of the part simulated."""
-    import simpy
-
     import simulator.families.pim_mesh.units as pim_engine
     from contracts.hardware.loader import load_hw
     from contracts.program import load_program
 
     envs: list = []
 
-    class _Env(simpy.Environment):
+    class _Env(pim_engine.FastEnvironment):
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             envs.append(self)
 
     hw = load_hw(HW, [])
     program_obj = load_program(program, known_units=hw.unit_names())
-    pim_engine.simpy.Environment = _Env  # only this benchmark process: lets a stopped run report its clock
+    pim_engine.FastEnvironment = _Env  # only this benchmark process: lets a stopped run report its clock
     orig_executor_run = pim_engine.Executor.run
     t_run: list[float] = []
     c_run: list[float] = []
