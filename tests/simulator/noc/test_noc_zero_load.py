@@ -241,14 +241,12 @@ def _split_packets_by_flit(flit_bits, packet_max_flits, nbytes):
     total = flits_for(flit_bits, nbytes)
     if packet_max_flits is None:
         return [(total, nbytes)]
-    out, done_flits, done_bytes = [], 0, 0
-    while done_flits < total:
-        f = min(packet_max_flits, total - done_flits)
-        done_flits += f
-        upto = nbytes if done_flits == total else min(nbytes, done_flits * flit_bits // 8)
-        out.append((f, upto - done_bytes))
-        done_bytes = upto
-    return out
+
+    def bytes_before(flit):  # payload bytes in flits [0, flit); the last flit ends the transfer
+        return nbytes if flit == total else min(nbytes, flit * flit_bits // 8)
+
+    starts = list(range(0, total, packet_max_flits))
+    return [(e - s, bytes_before(e) - bytes_before(s)) for s, e in zip(starts, starts[1:] + [total])]
 
 
 def test_split_packets_closed_form_equals_the_packet_by_packet_definition():
