@@ -15,10 +15,10 @@ Modelled
   whole run (a generator driven by :func:`simulator.engine.kernel.start`, which
   schedules the same events in the same order as ``env.process`` with less
   Python per event; the families run it on
-  :class:`~simulator.engine.kernel.FastEnvironment`). It walks its instruction stream in order: an instruction starts
-  when the unit has finished its previous instruction and every dependency has
-  completed; the unit is busy until the instruction completes (in-order issue,
-  one at a time).
+  :class:`~simulator.engine.kernel.FastEnvironment`). It walks its instruction
+  stream in order: an instruction starts when the unit has finished its
+  previous instruction and every dependency has completed; the unit is busy
+  until the instruction completes (in-order issue, one at a time).
 * Fixed-latency instructions (GEMM, ACU, DRAM; crossbar reads, writes,
   softmax, accumulation) take exactly the closed-form duration of the family's
   cost model; the engine yields one delay (a timeout) per instruction. A process
@@ -78,9 +78,8 @@ import gc
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
-
 from heapq import heappush
+from typing import Any, Callable
 
 import simpy
 from simpy.events import NORMAL

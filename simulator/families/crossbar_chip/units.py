@@ -41,8 +41,8 @@ import simpy
 
 from contracts.errors import UserError
 from contracts.program import Instruction, Program, validate_program
-from simulator.engine.kernel import FastEnvironment
 from simulator.engine.core import FIXED, SHARED, CompiledSegment, Executor, OpCost, compile_program
+from simulator.engine.kernel import FastEnvironment
 from simulator.families.crossbar_chip.costmodel import instruction_cost
 from simulator.families.crossbar_chip.result import build_result
 from simulator.families.crossbar_chip.summary import Executed, instruction_macs, uncongested_schedule

@@ -37,12 +37,10 @@ import re
 import time
 from functools import lru_cache
 
-import simpy
-
 from simulator.families.pim_mesh import costmodel as cm
 from simulator.noc.network import MeshNetwork
-from simulator.engine.kernel import FastEnvironment
 from simulator.engine.core import FIXED, RECV, SEND, CompiledSegment, Executor, NodeBuffer, OpCost, compile_program
+from simulator.engine.kernel import FastEnvironment
 from contracts.errors import UserError
 from contracts.hardware.pim_mesh import PimMeshConfig
 from contracts.program import Instruction, Program
