@@ -509,7 +509,7 @@ class Executor:
         breakdown, queueing = critical_path_breakdown(seg, st.start, st.end, st.pred, st.stall, st.start_cycle)
         tls = []
         for tl, idx, nodes in seg.temporal_layers:
-            span = max(st.end[i] for i in idx) - min(st.start[i] for i in idx)
+            span = max(map(st.end.__getitem__, idx)) - min(map(st.start.__getitem__, idx))
             tls.append((tl, span, nodes))
         self.records.append(
             RepetitionRecord(
