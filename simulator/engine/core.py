@@ -437,21 +437,13 @@ class Executor:
                 for d in op.deps:
                     if end[d] is None:
                         waiting_for[unit] = ("op", op, ops[d])
-                        ev = waiters.get(d)
-                        if ev is None:  # the first waiter's wake-up is the completion event of d
-                            ev = waiters[d] = wake
-                            wake.callbacks = []
-                        yield ev
+                        yield _completion(waiters, d, wake)
                 nb = op.buffer_bytes
                 if nb:
                     buf = buffers[op.node]
-                    if buf._queue or buf.used_bytes + nb > buf.capacity_bytes:  # NodeBuffer.try_acquire, inlined
+                    if not buf.try_acquire(nb):
                         waiting_for[unit] = ("buffer", op, op)
                         yield buf.wait(nb)
-                    else:
-                        used = buf.used_bytes = buf.used_bytes + nb
-                        if used > buf.peak_bytes:
-                            buf.peak_bytes = used
                 t0 = env._now
                 kind = op.kind
                 if kind == FIXED:
@@ -471,18 +463,11 @@ class Executor:
                     p = op.partner
                     if end[p] is None:
                         waiting_for[unit] = ("op", op, ops[p])
-                        ev = waiters.get(p)
-                        if ev is None:
-                            ev = waiters[p] = wake
-                            wake.callbacks = []
-                        yield ev
+                        yield _completion(waiters, p, wake)
                 start_at[i] = t0
                 end[i] = env._now
                 if nb:
-                    if buf._queue:
-                        buf.release(nb)
-                    else:  # NodeBuffer.release with nobody waiting, inlined
-                        buf.used_bytes -= nb
+                    buf.release(nb)
                 if waiters:
                     ev = waiters.pop(i, None)
                     if ev is not None:  # what ev.succeed() schedules
@@ -594,6 +579,19 @@ class Executor:
         more = f" and {len(stuck) - 6} more unit(s)" if len(stuck) > 6 else ""
         return (f"deadlock in {where} at cycle {int(self.env.now)}: no event left but "
                 f"{len(stuck)} unit(s) are stuck: " + "; ".join(parts) + more)
+
+
+def _completion(waiters: dict[int, simpy.Event], index: int, wake: simpy.Event) -> simpy.Event:
+    """The event that instruction ``index`` completing triggers: the first waiter's wake-up event.
+
+    Later waiters append their callbacks to the same event; the unit that finishes ``index``
+    schedules it (what ``succeed()`` does), which resumes them all in the order they waited.
+    """
+    ev = waiters.get(index)
+    if ev is None:
+        ev = waiters[index] = wake
+        wake.callbacks = []
+    return ev
 
 
 def critical_path_breakdown(seg: CompiledSegment, start, end, pred, stall, t0: int) -> tuple[dict[str, int], int]:

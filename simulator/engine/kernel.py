@@ -73,12 +73,10 @@ class _Driver:
         self._resume = self.resume
         self._queue = env._queue
         self._eid = env._eid
-        wake = self.wake = simpy.Event(env)
-        wake._ok, wake._value = True, None
+        self.wake = _triggered(env)
         self._wake_callbacks = [self._resume]
-        init = simpy.Event(env)
+        init = _triggered(env)
         init.callbacks = [self._resume]
-        init._ok, init._value = True, None
         env.schedule(init, URGENT)  # what simpy.Process schedules to start its generator
 
     def resume(self, _event) -> None:
@@ -87,9 +85,7 @@ class _Driver:
             try:
                 nxt = send(None)
             except StopIteration:
-                done = simpy.Event(self.env)  # a finished simpy.Process triggers itself
-                done._ok, done._value = True, None
-                self.env.schedule(done)
+                self.env.schedule(_triggered(self.env))  # a finished simpy.Process triggers itself
                 return
             if nxt.__class__ is int:  # a delay: the reusable wake-up, scheduled as a Timeout would be
                 wake = self.wake
@@ -101,6 +97,13 @@ class _Driver:
                 callbacks.append(self._resume)
                 return
             # the event was processed already: go on at once, as a simpy.Process does
+
+
+def _triggered(env: simpy.Environment) -> simpy.Event:
+    """A successful event with no value, not yet scheduled (what ``succeed()`` marks before scheduling)."""
+    ev = simpy.Event(env)
+    ev._ok, ev._value = True, None
+    return ev
 
 
 def start(env: simpy.Environment, generator: Generator) -> _Driver:
